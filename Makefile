@@ -1,0 +1,55 @@
+# CertWarden's interface. Every target installs what it needs on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOTSTRAP ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+OUT ?= cdk.out
+ENV ?=
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_CLI_NOTICES := false
+
+.PHONY: help setup synth test lint typecheck unit demo k8s bench bench-scan clean
+
+help:
+	@echo "make synth       synthesize every configured environment (ENV=name for one), nag-checked"
+	@echo "make test        everything CI runs: lint, types, tests"
+	@echo "make demo        the daily certificate job against an embedded moto AWS"
+	@echo "make k8s         Kubernetes manifests for every environment into k8s-out/"
+	@echo "make bench       fleet API-call benchmark;  make bench-scan  TLS scanner benchmark"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+synth: setup
+	rm -rf $(OUT)
+	$(CDK) synth --quiet --output $(OUT) $(if $(ENV),-c env=$(ENV),)
+	$(PY) -m cdk_app.summary $(OUT)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy --strict lambda_src/certwarden_runtime certwarden_cdk cdk_app app.py
+
+unit: setup
+	$(PY) -m pytest -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(OUT) k8s-out demo-output .pytest_cache .mypy_cache .ruff_cache
