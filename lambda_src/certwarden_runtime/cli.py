@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Modules that contribute sub-commands; each must define register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("certwarden_runtime.fleet_cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:
