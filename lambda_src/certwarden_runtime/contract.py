@@ -46,6 +46,9 @@ WATCH_FUNCTION_ACTIONS: tuple[str, ...] = (
     "sns:Publish",
     "s3:GetObject",
     "s3:PutObject",
+    # Without ListBucket S3 answers AccessDenied, not NoSuchKey, for the alert state's first
+    # read; scope it to the reports bucket.
+    "s3:ListBucket",
     "kms:GenerateDataKey",
     "kms:Decrypt",
 )
