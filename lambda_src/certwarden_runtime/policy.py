@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 
 class PolicyError(ValueError):
     """The policy itself is inconsistent or a value breaks it."""
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Alert severities; each has its own alert route (SNS topic)."""
 
     WARNING = "WARNING"
@@ -61,7 +61,8 @@ def key_algorithm_strength(algorithm: str) -> tuple[str, int]:
     if algorithm.startswith("EC_") and algorithm[3:] in _EC_CURVE_BITS:
         return "EC", _EC_CURVE_BITS[algorithm[3:]]
     raise PolicyError(
-        f"unknown key algorithm {algorithm!r}; ACM key algorithms are {', '.join(ACM_KEY_ALGORITHMS)}"
+        f"unknown key algorithm {algorithm!r}; "
+        f"ACM key algorithms are {', '.join(ACM_KEY_ALGORITHMS)}"
     )
 
 
@@ -108,7 +109,8 @@ class CompliancePolicy:
         problems: list[str] = []
         if self.min_tls_version not in ("TLSv1.2", "TLSv1.3"):
             problems.append(
-                f"min_tls_version {self.min_tls_version!r} is below policy; allowed: TLSv1.2, TLSv1.3"
+                f"min_tls_version {self.min_tls_version!r} is below policy; "
+                "allowed: TLSv1.2, TLSv1.3"
             )
         if self.min_rsa_bits < 2048:
             problems.append(f"min_rsa_bits {self.min_rsa_bits} is below 2048")
