@@ -51,5 +51,11 @@ unit: setup
 
 test: lint typecheck unit
 
+demo: setup
+	$(PY) demo/run_demo.py
+
+bench: setup
+	$(PY) bench/bench_fleet.py
+
 clean:
 	rm -rf $(OUT) k8s-out demo-output .pytest_cache .mypy_cache .ruff_cache
