@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from botocore.exceptions import ClientError
+
 from certwarden_runtime.policy import ACM_KEY_ALGORITHMS
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 LIST_PAGE_SIZE = 1000
 #: Largest page GetResources accepts (ResourcesPerPage 1..100).
 TAG_PAGE_SIZE = 100
+#: Largest tag budget per GetResources page (TagsPerPage 100..500).
+TAGS_PER_PAGE = 500
 ACM_RESOURCE_TYPE = "acm:certificate"
 
 
@@ -129,12 +133,31 @@ def iter_certificate_summaries(acm: ACMClient) -> Iterator[Mapping[str, Any]]:
 
 
 def fetch_tags(tagging: ResourceGroupsTaggingAPIClient) -> dict[str, dict[str, str]]:
-    """Tags of every ACM certificate in the region, keyed by ARN (untagged ones are absent)."""
+    """Tags of every ACM certificate in the region, keyed by ARN (untagged ones are absent).
+
+    Pages are sized by ResourcesPerPage (100, what AWS recommends) with TagsPerPage at its
+    maximum (500) so a tag budget does not cut pages short; should the service refuse the pair,
+    the request is repeated with ResourcesPerPage alone.
+    """
+    try:
+        return _fetch_tags(tagging, TAGS_PER_PAGE)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "InvalidParameterException":
+            raise
+        return _fetch_tags(tagging, None)
+
+
+def _fetch_tags(
+    tagging: ResourceGroupsTaggingAPIClient, tags_per_page: int | None
+) -> dict[str, dict[str, str]]:
     paginator = tagging.get_paginator("get_resources")
+    extra: dict[str, Any] = {"TagsPerPage": tags_per_page} if tags_per_page else {}
     tags: dict[str, dict[str, str]] = {}
-    # PageSize maps to ResourcesPerPage (AWS recommends it over TagsPerPage).
+    # PageSize is GetResources' ResourcesPerPage.
     for page in paginator.paginate(
-        ResourceTypeFilters=[ACM_RESOURCE_TYPE], PaginationConfig={"PageSize": TAG_PAGE_SIZE}
+        ResourceTypeFilters=[ACM_RESOURCE_TYPE],
+        PaginationConfig={"PageSize": TAG_PAGE_SIZE},
+        **extra,
     ):
         for mapping in page.get("ResourceTagMappingList", []):
             tags[mapping["ResourceARN"]] = {

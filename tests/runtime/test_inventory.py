@@ -99,3 +99,29 @@ def test_detail_from_description_picks_pending_records() -> None:
     assert detail.renewal_status == "PENDING_VALIDATION"
     assert [r.domain for r in detail.pending_records] == ["a.example.org"]
     assert detail.pending_records[0].type == "CNAME"
+
+
+def test_tag_pages_fall_back_when_tags_per_page_is_refused(aws: AwsFixture) -> None:
+    arn = aws.cert("fallback.example.org")
+    clients = aws.clients()
+    tagging = clients.regions[0].tagging
+    hook = fail_when(target_is("GetResources"), "InvalidParameterException", times=1)
+    tagging.meta.events.register("before-send.resource-groups-tagging-api.GetResources", hook)
+    counter = CallCounter().attach(clients)
+    tags = inventory.fetch_tags(tagging)
+    assert tags[arn]["Owner"] == "platform@example.org"
+    assert counter.calls["GetResources"] == 2
+    assert "TagsPerPage" in counter.params["GetResources"][0]
+    assert "TagsPerPage" not in counter.params["GetResources"][1]
+
+
+def test_other_tagging_errors_propagate(aws: AwsFixture) -> None:
+    import pytest
+    from botocore.exceptions import ClientError
+
+    clients = aws.clients()
+    tagging = clients.regions[0].tagging
+    hook = fail_when(target_is("GetResources"), "AccessDeniedException")
+    tagging.meta.events.register("before-send.resource-groups-tagging-api.GetResources", hook)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        inventory.fetch_tags(tagging)
