@@ -6,6 +6,8 @@ PYTHON_BOOTSTRAP ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
+# promtool from Debian's prometheus package, extracted (no server is installed or started).
+PROMTOOL := tools/prometheus/usr/bin/promtool
 OUT ?= cdk.out
 ENV ?=
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -34,6 +36,13 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
+$(PROMTOOL):
+	mkdir -p tools/prometheus
+	cd tools && rm -f prometheus_*.deb && (apt-get download prometheus 2>/dev/null || (apt-get update -qq && apt-get download prometheus))
+	dpkg-deb -x tools/prometheus_*.deb tools/prometheus
+	rm -f tools/prometheus_*.deb
+	test -x $@ && touch $@
+
 synth: setup
 	rm -rf $(OUT)
 	$(CDK) synth --quiet --output $(OUT) $(if $(ENV),-c env=$(ENV),)
@@ -44,12 +53,16 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy --strict lambda_src/certwarden_runtime certwarden_cdk cdk_app app.py
+	$(VENV)/bin/mypy --strict lambda_src/certwarden_runtime certwarden_cdk certwarden_k8s cdk_app app.py
 
-unit: setup
+unit: setup $(PROMTOOL)
 	$(PY) -m pytest -q
 
 test: lint typecheck unit
+
+k8s: setup $(PROMTOOL)
+	PYTHONPATH=lambda_src $(PY) -m certwarden_k8s --out k8s-out --rules build/promtool/certwarden-rules.yaml $(if $(ENV),--env $(ENV),)
+	$(PROMTOOL) check rules build/promtool/certwarden-rules.yaml
 
 demo: setup
 	$(PY) demo/run_demo.py

@@ -139,6 +139,82 @@ class ScanTarget(_Strict):
     sni: DomainName | None = None
 
 
+K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+IamRoleArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]{1,64}$")]
+
+
+class KubernetesCertificate(_Strict):
+    """A cert-manager Certificate in a workload namespace (``certwarden_k8s`` generates it)."""
+
+    name: K8sName
+    namespace: K8sName
+    dns_names: list[DomainName] = Field(min_length=1)
+    #: ``letsencrypt`` and ``letsencrypt-staging`` solve DNS-01 in the hosted zone;
+    #: ``private-ca`` is the issuing CA of the private hierarchy (internal names).
+    issuer: Literal["letsencrypt", "letsencrypt-staging", "private-ca"] = "letsencrypt"
+    key_algorithm: Literal["RSA_2048", "EC_prime256v1"] = "EC_prime256v1"
+    #: Also usable as a TLS client certificate (adds the ``client auth`` usage).
+    client_auth: bool = False
+
+
+class KubernetesConfig(_Strict):
+    """The EKS side: cert-manager, issuers, certificates, network policy, Istio, alerts."""
+
+    acme_email: EmailAddress
+    #: Workload namespaces (they must exist): default-deny ingress, Istio mTLS, certificates.
+    namespaces: list[K8sName] = Field(min_length=1)
+    certificates: list[KubernetesCertificate] = Field(default_factory=list)
+    #: The cluster's IAM OIDC provider (IRSA); the IAM roles trust it.
+    oidc_provider_arn: Annotated[
+        str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/[A-Za-z0-9./-]+$")
+    ]
+    #: Role of cert-manager's service account (Route53 DNS-01, scoped to the hosted zone).
+    cert_manager_role_arn: IamRoleArn
+    #: The issuing (subordinate) CA; with it, an AWSPCAClusterIssuer is generated.
+    private_ca_arn: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority/"
+                r"[0-9a-f-]{36}$"
+            ),
+        ]
+        | None
+    ) = None
+    private_ca_issuer_role_arn: IamRoleArn | None = None
+    private_ca_issuer_namespace: K8sName = "aws-privateca-issuer"
+    private_ca_issuer_service_account: K8sName = "aws-privateca-issuer"
+    #: Namespace of Prometheus (may scrape cert-manager's metrics port 9402).
+    monitoring_namespace: K8sName = "monitoring"
+    #: Labels the Prometheus rule/service-monitor selectors need (e.g. ``release: prometheus``).
+    monitoring_labels: Mapping[str, str] = Field(default_factory=dict)
+    istio: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KubernetesConfig:
+        seen: set[tuple[str, str]] = set()
+        for cert in self.certificates:
+            if cert.namespace not in self.namespaces:
+                raise ValueError(
+                    f"certificates|certificate {cert.name!r}: namespace {cert.namespace!r} is "
+                    f"not in kubernetes.namespaces ({', '.join(self.namespaces)})"
+                )
+            if (cert.namespace, cert.name) in seen:
+                raise ValueError(f"certificates|duplicate certificate {cert.namespace}/{cert.name}")
+            seen.add((cert.namespace, cert.name))
+            if cert.issuer == "private-ca" and self.private_ca_arn is None:
+                raise ValueError(
+                    f"private_ca_arn|certificate {cert.name!r} uses issuer 'private-ca'; set "
+                    "private_ca_arn to the issuing CA's ARN"
+                )
+        if (self.private_ca_arn is None) != (self.private_ca_issuer_role_arn is None):
+            raise ValueError(
+                "private_ca_issuer_role_arn|private_ca_arn and private_ca_issuer_role_arn are "
+                "set together (the issuer needs the CA and a role allowed to use it)"
+            )
+        return self
+
+
 class EnvironmentConfig(_Strict):
     """One deployable environment: one stack in ``region`` plus a replica stack."""
 
@@ -159,6 +235,7 @@ class EnvironmentConfig(_Strict):
     manage_account_expiry_events: bool = True
     tags: Mapping[str, str] = Field(default_factory=dict)
     scan_targets: list[ScanTarget] = Field(default_factory=list)
+    kubernetes: KubernetesConfig | None = None
 
     @field_validator("key_algorithm")
     @classmethod
