@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from k8s_helpers import (
+
+from tests.k8s.k8s_helpers import (
     CONFIG_PATH,
     DEFAULT_CRDS_DIR,
     REPO_ROOT,

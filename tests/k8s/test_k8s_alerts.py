@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from k8s_helpers import of_kind
 
 from certwarden_k8s import alerts
 from certwarden_runtime.policy import DEFAULT_POLICY, AlertTier, CompliancePolicy, Severity
+from tests.k8s.k8s_helpers import of_kind
 
 DAY = 86400
 EXPIRY, READY, RENEWAL = alerts.EXPIRY, alerts.READY, alerts.RENEWAL

@@ -8,7 +8,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from k8s_helpers import (
+
+from tests.k8s.k8s_helpers import (
     Manifest,
     Validator,
     all_objects,
