@@ -29,8 +29,12 @@ from constructs import Construct
 
 from certwarden_cdk._storage import log_retention_at_least
 from certwarden_cdk.compliance import acknowledge
-from certwarden_cdk.encryption_keys import allow_alarm_and_event_delivery, allow_cloudwatch_logs
-from certwarden_cdk.function_network import FunctionNetwork, cfn_resource
+from certwarden_cdk.encryption_keys import allow_alarm_and_event_delivery
+from certwarden_cdk.function_network import (
+    FunctionNetwork,
+    allow_log_group_encryption,
+    cfn_resource,
+)
 from certwarden_cdk.lambda_bundling import LAMBDA_RUNTIME, runtime_code
 from certwarden_runtime import contract
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
@@ -143,16 +147,7 @@ class CertificateWatchFunction(Construct):
             retention=log_retention_at_least(policy.log_retention_days),
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        if isinstance(logs_key, kms.Key):
-            allow_cloudwatch_logs(
-                logs_key,
-                log_group_arn_pattern=stack.format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name=log_group_name,
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                ),
-            )
+        allow_log_group_encryption(self, logs_key, log_group_name)
 
         # -- dead-letter queue --------------------------------------------------------------
         self.dead_letter_queue = sqs.Queue(
@@ -174,6 +169,12 @@ class CertificateWatchFunction(Construct):
         if isinstance(alerts_key, kms.Key):
             # EventBridge needs the key to deliver failed events to the encrypted DLQ.
             allow_alarm_and_event_delivery(alerts_key)
+        else:
+            cdk.Annotations.of(self).add_warning_v2(
+                "certwarden:importedAlertsKey",
+                "alerts_key is imported: allow events.amazonaws.com kms:Decrypt and "
+                "kms:GenerateDataKey* on it, or failed schedule events never reach the DLQ",
+            )
 
         # -- role and its one managed policy ------------------------------------------------
         self.role = iam.Role(
@@ -216,7 +217,7 @@ class CertificateWatchFunction(Construct):
             )
         acknowledge(
             cfn_resource(self.managed_policy),
-            f"AwsSolutions-IAM5[Resource::<{_logical_ref(reports_bucket)}.Arn>/reports/*]",
+            f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, reports_bucket.bucket_arn)}/reports/*]",
             "Each run writes its reports under reports/<date>/<run id>/, names known only at "
             "run time; limited to the reports/ prefix of the reports bucket.",
         )
@@ -454,12 +455,23 @@ class CertificateWatchFunction(Construct):
         ]
 
 
-def _logical_ref(bucket: s3.IBucket) -> str:
-    """How cdk-nag names ``bucket``'s ARN token in granular finding ids."""
-    child = bucket.node.default_child
-    if isinstance(child, cdk.CfnElement):
-        return cdk.Stack.of(child).get_logical_id(child)
-    return bucket.node.id
+def _nag_arn(stack: cdk.Stack, arn: str) -> str:
+    """How cdk-nag writes ``arn`` in granular finding ids (``<AWS::Partition>``, ``<Id.Arn>``)."""
+    return _nag_text(stack.resolve(arn))
+
+
+def _nag_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return f"<{logical_id}.{attribute}>"
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_nag_text(part) for part in parts)
+    return str(value)
 
 
 def _validate(

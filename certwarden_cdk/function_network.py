@@ -115,7 +115,7 @@ class FunctionNetwork(Construct):
             retention=log_retention_at_least(policy.log_retention_days),
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        self._allow_logs(logs_key, flow_log_group_name)
+        allow_log_group_encryption(self, logs_key, flow_log_group_name)
 
         subnet_name = "Functions"
         self.vpc: ec2.IVpc = ec2.Vpc(
@@ -301,23 +301,27 @@ class FunctionNetwork(Construct):
         unique = cdk.Names.unique_resource_name(self, max_length=200, separator="-")
         return f"/certwarden/vpc-flow-logs/{unique}"
 
-    def _allow_logs(self, key: kms.IKey, log_group_name: str) -> None:
-        if isinstance(key, kms.Key):
-            allow_cloudwatch_logs(
-                key,
-                log_group_arn_pattern=cdk.Stack.of(self).format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name=log_group_name,
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                ),
-            )
-        else:
-            cdk.Annotations.of(self).add_warning_v2(
-                "certwarden:importedLogsKey",
-                f"logs_key is imported: allow logs.<region>.amazonaws.com to use it for the log "
-                f"group {log_group_name} (kms:EncryptionContext:aws:logs:arn), or delivery fails",
-            )
+
+def allow_log_group_encryption(scope: Construct, key: kms.IKey, log_group_name: str) -> None:
+    """Let CloudWatch Logs use ``key`` for the log group named ``log_group_name`` (a literal
+    name, so the key policy does not reference the log group: no dependency cycle). For an
+    imported key, whose policy cannot be edited here, add a synth warning instead."""
+    if isinstance(key, kms.Key):
+        allow_cloudwatch_logs(
+            key,
+            log_group_arn_pattern=cdk.Stack.of(scope).format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=log_group_name,
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
+    else:
+        cdk.Annotations.of(scope).add_warning_v2(
+            "certwarden:importedLogsKey",
+            "the logs key is imported: allow logs.<region>.amazonaws.com to use it for the log "
+            f"group {log_group_name} (kms:EncryptionContext:aws:logs:arn), or delivery fails",
+        )
 
 
 def cfn_resource(construct: IConstruct) -> IConstruct:

@@ -13,7 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from certwarden_cdk.certificate_watch_function import HEARTBEAT_HOURS, CertificateWatchFunction
 from certwarden_cdk.compliance import acknowledge
@@ -83,11 +83,40 @@ class Built:
             private_subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
         )
         self.existing_stack = existing_stack
+        key_arn = "arn:aws:kms:us-east-1:111111111111:key/{}-1111-1111-1111-111111111111"
+        imported_keys = {
+            name: kms.Key.from_key_arn(existing_stack, f"{name}Key", key_arn.format(n * 8))
+            for name, n in (("Env", "1"), ("Logs", "2"), ("Alerts", "3"), ("Reports", "4"))
+        }
+        topic_arn = "arn:aws:sns:us-east-1:111111111111:certwarden-{}"
+        self.existing_watch = CertificateWatchFunction(
+            existing_stack,
+            "Watch",
+            environment_name="production",
+            network=self.existing,
+            env_key=imported_keys["Env"],
+            logs_key=imported_keys["Logs"],
+            alerts_key=imported_keys["Alerts"],
+            warning_topic=sns.Topic.from_topic_arn(
+                existing_stack, "Warning", topic_arn.format("warning")
+            ),
+            critical_topic=sns.Topic.from_topic_arn(
+                existing_stack, "Critical", topic_arn.format("critical")
+            ),
+            reports_bucket=s3.Bucket.from_bucket_name(
+                existing_stack, "Reports", "certwarden-reports-example"
+            ),
+            reports_key=imported_keys["Reports"],
+            alarm_topic=sns.Topic.from_topic_arn(existing_stack, "Alarm", topic_arn.format("ops")),
+            regions=["us-east-1", "us-west-2"],
+            reserved_concurrency=2,
+        )
 
         self.findings = nag_findings(self.app)
         self.template_dict = template_of(self.app, stack)
         self.template = Template.from_json(self.template_dict)
-        self.existing_template = Template.from_json(template_of(self.app, existing_stack))
+        self.existing_template_dict = template_of(self.app, existing_stack)
+        self.existing_template = Template.from_json(self.existing_template_dict)
 
     def resources(self, type_: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template_dict["Resources"].items() if v["Type"] == type_}
@@ -520,3 +549,49 @@ def test_runtime_code_rejects_missing_package() -> None:
     }
     assert {"aws-lambda-powertools", "jmespath", "typing-extensions"} <= names
     assert not names & {"boto3", "botocore", "s3transfer"}
+
+
+def test_watch_function_in_existing_vpc(built: Built) -> None:
+    functions = [
+        r["Properties"]
+        for r in built.existing_template_dict["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert len(functions) == 1
+    props = functions[0]
+    assert props["VpcConfig"]["SubnetIds"] == [
+        "subnet-0123456789abcdef0",
+        "subnet-0123456789abcdef1",
+    ]
+    assert props["ReservedConcurrentExecutions"] == 2
+    assert props["KmsKeyArn"].endswith(":key/11111111-1111-1111-1111-111111111111")
+    variables = props["Environment"]["Variables"]
+    assert variables[contract.ENV_REGIONS] == "us-east-1,us-west-2"
+    assert variables[contract.ENV_REPORTS_BUCKET] == "certwarden-reports-example"
+    policies = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in built.existing_template_dict["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    renew = [
+        s
+        for p in policies
+        for s in p
+        if s["Action"] == ["acm:DescribeCertificate", "acm:RenewCertificate"]
+    ]
+    assert len(renew) == 1
+    text = json.dumps(renew[0]["Resource"])
+    assert "us-east-1" in text
+    assert "us-west-2" in text
+    built.existing_template.resource_count_is("AWS::IAM::Policy", 0)
+
+
+def test_imported_keys_warn_about_key_policies(built: Built) -> None:
+    annotations = Annotations.from_stack(built.existing_stack)
+    annotations.has_warning(
+        "/ExistingVpcTest/Watch", Match.string_like_regexp("logs key is imported")
+    )
+    annotations.has_warning(
+        "/ExistingVpcTest/Watch", Match.string_like_regexp("alerts_key is imported")
+    )
+    Annotations.from_stack(built.stack).has_no_warning("*", Match.string_like_regexp("imported"))
