@@ -125,3 +125,39 @@ def validate_k8s_definition(name: str, instance: Any) -> list[str]:
     """Check a fragment (a SecurityContext, ResourceRequirements...) against its Kubernetes
     type, strictly."""
     return schema_errors({"$ref": K8S_DEFINITIONS + name}, instance)
+
+
+def cel_errors(schema: dict[str, Any], instance: Any, path: str = "") -> list[str]:
+    """Evaluate the schema's ``x-kubernetes-validations`` (CEL) rules that jsonschema ignores,
+    with ``self`` bound to the matching part of ``instance``. Transition rules (``oldSelf``)
+    only apply to updates and are skipped. Returns failed rules and rules that could not be
+    evaluated."""
+    import celpy
+    from celpy.adapter import json_to_cel
+    from celpy.evaluation import CELEvalError
+
+    problems: list[str] = []
+    environment = celpy.Environment()
+    for rule in schema.get("x-kubernetes-validations", []) or []:
+        if "oldSelf" in rule["rule"]:
+            continue
+        try:
+            program = environment.program(environment.compile(rule["rule"]))
+            result = program.evaluate({"self": json_to_cel(instance)})
+        except Exception as error:  # CELParseError, CELEvalError, missing extension functions
+            problems.append(f"{path or '<root>'}: cannot evaluate {rule['rule']!r}: {error}")
+            continue
+        if isinstance(result, CELEvalError) or not bool(result):
+            message = rule.get("message", rule["rule"])
+            problems.append(f"{path or '<root>'}: {message} ({rule['rule']})")
+    if isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, value in instance.items():
+            child = properties.get(key, extra if isinstance(extra, dict) else None)
+            if child is not None:
+                problems += cel_errors(child, value, f"{path}.{key}".lstrip("."))
+    elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for index, value in enumerate(instance):
+            problems += cel_errors(schema["items"], value, f"{path}[{index}]")
+    return problems

@@ -13,6 +13,7 @@ from tests.k8s.k8s_helpers import (
     Manifest,
     Validator,
     all_objects,
+    cel_errors,
     of_kind,
     validate_core,
     validate_k8s_definition,
@@ -63,6 +64,27 @@ def test_core_objects_pass_kubernetes_validate_strict(manifests: dict[str, Any],
     problems = [f"{_label(o)}: {e}" for o in objects for e in validate_core(o)]
     assert not problems, "\n".join(problems)
     assert len(objects) >= 8
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_custom_resources_pass_the_crds_cel_rules(
+    manifests: dict[str, Any], crd_schemas: dict[tuple[str, str], Any], env: str
+) -> None:
+    problems = []
+    for obj in all_objects(manifests[env]):
+        if obj["kind"] not in CORE_KINDS:
+            schema = crd_schemas[(obj["apiVersion"], obj["kind"])]
+            problems += [f"{_label(obj)}: {e}" for e in cel_errors(schema, obj)]
+    assert not problems, "\n".join(problems)
+
+
+def test_cel_rules_catch_chart_and_chart_ref_together(
+    manifests: dict[str, Any], crd_schemas: dict[tuple[str, str], Any]
+) -> None:
+    release = copy.deepcopy(of_kind(manifests["production"], "HelmRelease")[0])
+    release["spec"]["chartRef"] = {"kind": "OCIRepository", "name": "cert-manager"}
+    schema = crd_schemas[(release["apiVersion"], "HelmRelease")]
+    assert cel_errors(schema, release)
 
 
 def test_production_has_the_private_ca_issuer(manifests: dict[str, Any]) -> None:
