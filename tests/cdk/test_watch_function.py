@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -595,3 +598,31 @@ def test_imported_keys_warn_about_key_policies(built: Built) -> None:
         "/ExistingVpcTest/Watch", Match.string_like_regexp("alerts_key is imported")
     )
     Annotations.from_stack(built.stack).has_no_warning("*", Match.string_like_regexp("imported"))
+
+
+def test_handler_imports_from_asset_with_only_lambda_provided_packages(
+    built: Built, tmp_path: Path
+) -> None:
+    """The asset plus what the Lambda runtime ships (boto3 and its dependencies) is enough."""
+    provided = tmp_path / "lambda-runtime"
+    provided.mkdir()
+    for module in ("boto3", "botocore", "s3transfer", "dateutil", "urllib3", "six"):
+        spec = importlib.util.find_spec(module)
+        assert spec is not None, module
+        assert spec.origin is not None, module
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (provided / source.name).symlink_to(source)
+    module_name, _, function = contract.WATCH_HANDLER.rpartition(".")
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:3]; import importlib; "
+        f"m = importlib.import_module({module_name!r}); assert callable(m.{function})"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(_asset_dir(built)), str(provided)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
