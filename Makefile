@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: help setup synth test lint typecheck unit demo k8s bench bench-scan clean
+.PHONY: system-deps help setup synth test lint typecheck unit demo k8s bench bench-scan clean
 
 help:
 	@echo "make synth       synthesize every configured environment (ENV=name for one), nag-checked"
@@ -34,7 +34,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(LAMBDA_WHEELHOUSE)/.complete system-deps
+
+# TLS scanner: Lambda wheelhouse (manylinux cp314 wheels; synth installs from it offline) and the
+# Debian packages of its test lab and benchmark (nginx, sslscan, testssl.sh), both idempotent.
+LAMBDA_WHEELHOUSE := build/lambda-wheelhouse
+$(LAMBDA_WHEELHOUSE)/.complete: lambda_src/requirements-scanner.txt scripts/build-lambda-wheelhouse.sh $(VENV)/.installed
+	bash scripts/build-lambda-wheelhouse.sh $(PY) $(LAMBDA_WHEELHOUSE)
+
+system-deps:
+	bash scripts/install-system-deps.sh
 
 $(PROMTOOL):
 	mkdir -p tools/prometheus
@@ -69,6 +78,9 @@ demo: setup
 
 bench: setup
 	$(PY) bench/bench_fleet.py
+
+bench-scan: setup
+	$(PY) bench/bench_scan.py
 
 clean:
 	rm -rf $(OUT) k8s-out demo-output .pytest_cache .mypy_cache .ruff_cache
