@@ -70,7 +70,7 @@ unit: setup $(PROMTOOL)
 test: lint typecheck unit
 
 k8s: setup $(PROMTOOL)
-	PYTHONPATH=lambda_src $(PY) -m certwarden_k8s --out k8s-out --rules build/promtool/certwarden-rules.yaml $(if $(ENV),--env $(ENV),)
+	PYTHONPATH=lambda_src JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) -m certwarden_k8s --out k8s-out --rules build/promtool/certwarden-rules.yaml $(if $(ENV),--env $(ENV),)
 	$(PROMTOOL) check rules build/promtool/certwarden-rules.yaml
 
 demo: setup
