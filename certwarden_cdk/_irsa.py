@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 _PROVIDER_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/(?P<issuer>[A-Za-z0-9./-]+)$"
@@ -61,3 +63,35 @@ def service_account_principal(
             }
         },
     )
+
+
+def irsa_role(
+    scope: Construct,
+    *,
+    description: str,
+    statements: Sequence[iam.PolicyStatement],
+    oidc_provider_arn: str,
+    oidc_issuer_url: str | None,
+    namespace: str,
+    service_account: str,
+    role_name: str | None,
+) -> tuple[iam.Role, iam.ManagedPolicy]:
+    """``scope/Role`` trusted by one service account, with its permissions in
+    ``scope/Policy``, a customer-managed policy (no inline policies); one-hour sessions."""
+    role = iam.Role(
+        scope,
+        "Role",
+        role_name=role_name,
+        description=description,
+        assumed_by=service_account_principal(
+            oidc_provider_arn=oidc_provider_arn,
+            oidc_issuer_url=oidc_issuer_url,
+            namespace=namespace,
+            service_account=service_account,
+        ),
+        max_session_duration=cdk.Duration.hours(1),
+    )
+    policy = iam.ManagedPolicy(
+        scope, "Policy", description=description, roles=[role], statements=list(statements)
+    )
+    return role, policy

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from certwarden_cdk._irsa import service_account_principal
+from certwarden_cdk._irsa import irsa_role
 from certwarden_cdk.compliance import acknowledge
 
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -53,24 +53,14 @@ class CertManagerIrsaRole(Construct):
             raise ValueError(f"hosted_zone_id {hosted_zone_id!r} is not a Route 53 zone id (Z...)")
         partition = cdk.Stack.of(self).partition
         zone_arn = f"arn:{partition}:route53:::hostedzone/{hosted_zone_id}"
-        self.role = iam.Role(
+        self.role, self.policy = irsa_role(
             self,
-            "Role",
-            role_name=role_name,
             description="cert-manager (IRSA): ACME DNS-01 TXT records in one hosted zone",
-            assumed_by=service_account_principal(
-                oidc_provider_arn=oidc_provider_arn,
-                oidc_issuer_url=oidc_issuer_url,
-                namespace=namespace,
-                service_account=service_account,
-            ),
-            max_session_duration=cdk.Duration.hours(1),
-        )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description="cert-manager DNS-01: _acme-challenge TXT records in one hosted zone",
-            roles=[self.role],
+            oidc_provider_arn=oidc_provider_arn,
+            oidc_issuer_url=oidc_issuer_url,
+            namespace=namespace,
+            service_account=service_account,
+            role_name=role_name,
             statements=[
                 iam.PolicyStatement(
                     sid="ChallengeRecords",

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from certwarden_cdk._irsa import service_account_principal
+from certwarden_cdk._irsa import irsa_role
 
 _CA_ARN = re.compile(
     r"^arn:aws[a-z-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority/[0-9a-f-]{36}$"
@@ -56,24 +56,14 @@ class PrivateCaIssuerIrsaRole(Construct):
                 "CA ARN (arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/UUID)"
             )
         partition = cdk.Stack.of(self).partition
-        self.role = iam.Role(
+        self.role, self.policy = irsa_role(
             self,
-            "Role",
-            role_name=role_name,
             description="aws-privateca-issuer (IRSA): leaf certificates from the issuing CA",
-            assumed_by=service_account_principal(
-                oidc_provider_arn=oidc_provider_arn,
-                oidc_issuer_url=oidc_issuer_url,
-                namespace=namespace,
-                service_account=service_account,
-            ),
-            max_session_duration=cdk.Duration.hours(1),
-        )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description="aws-privateca-issuer: issue leaf certificates from one private CA",
-            roles=[self.role],
+            oidc_provider_arn=oidc_provider_arn,
+            oidc_issuer_url=oidc_issuer_url,
+            namespace=namespace,
+            service_account=service_account,
+            role_name=role_name,
             statements=[
                 iam.PolicyStatement(
                     sid="IssueLeafCertificates",
