@@ -137,8 +137,9 @@ class AlertTopics(Construct):
         * An IAM role (e.g. a Lambda function's role) gets a new customer-managed policy with
           ``sns:Publish`` on both topics and ``kms:GenerateDataKey`` + ``kms:Decrypt`` on the
           key; the policy is returned so callers can depend on it.
-        * A service principal is added to both topic policies (and to the key policy when the
-          key belongs to this app); ``None`` is returned.
+        * A service principal is added to both topic policies, limited to this account with
+          ``aws:SourceAccount`` (use it only for services that send that key), and to the key
+          policy when the key belongs to this app; ``None`` is returned.
 
         Other principals (users, groups, accounts) raise ValueError: attach a managed policy
         to them yourself.
