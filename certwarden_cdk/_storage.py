@@ -8,6 +8,8 @@ rule) used by :mod:`certwarden_cdk.audit_trail` and :mod:`certwarden_cdk.reports
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -131,6 +133,35 @@ def retention_lifecycle(days: int) -> list[s3.LifecycleRule]:
 def minimum_tls(policy: CompliancePolicy) -> float:
     """``TLSv1.2`` -> 1.2 (the ``s3:TlsVersion`` condition value)."""
     return float(policy.min_tls_version.removeprefix("TLSv"))
+
+
+#: The rules flagging a bucket without SSE-KMS default encryption / without replication.
+KMS_RULES: tuple[str, ...] = (
+    "HIPAA.Security-S3DefaultEncryptionKMS",
+    "NIST.800.53.R5-S3DefaultEncryptionKMS",
+)
+REPLICATION_RULES: tuple[str, ...] = (
+    "HIPAA.Security-S3BucketReplicationEnabled",
+    "NIST.800.53.R5-S3BucketReplicationEnabled",
+)
+
+
+def acknowledge_rules(scope: Construct, rules: Sequence[str], reason: str) -> None:
+    for rule in rules:
+        acknowledge(scope, rule, reason)
+
+
+def secure_bucket_props(policy: CompliancePolicy) -> dict[str, Any]:
+    """What every CertWarden bucket has: TLS-only (minimum version from the policy), block
+    public access, ACLs disabled, versioning, retained on stack deletion."""
+    return {
+        "enforce_ssl": True,
+        "minimum_tls_version": minimum_tls(policy),
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        "versioned": True,
+        "removal_policy": cdk.RemovalPolicy.RETAIN,
+    }
 
 
 def set_object_lock(bucket: s3.Bucket, *, mode: str, years: int) -> None:

@@ -7,7 +7,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from certwarden_cdk import _storage
-from certwarden_cdk.compliance import acknowledge
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
 
 #: Feature flag making source buckets grant ``logging.s3.amazonaws.com`` through this bucket's
@@ -50,13 +49,8 @@ class AccessLogsBucket(Construct):
             self,
             "Bucket",
             encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            minimum_tls_version=_storage.minimum_tls(policy),
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             lifecycle_rules=_storage.retention_lifecycle(policy.log_retention_days),
-            removal_policy=removal_policy,
+            **{**_storage.secure_bucket_props(policy), "removal_policy": removal_policy},
         )
         self._acknowledge()
 
@@ -69,13 +63,5 @@ class AccessLogsBucket(Construct):
             "server access logs are operational records of the replicated audit buckets; the "
             "audit trail and its replica carry the HIPAA evidence, the access logs stay regional"
         )
-        for rule in (
-            "HIPAA.Security-S3DefaultEncryptionKMS",
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-        ):
-            acknowledge(self.bucket, rule, no_kms)
-        for rule in (
-            "HIPAA.Security-S3BucketReplicationEnabled",
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-        ):
-            acknowledge(self.bucket, rule, no_replication)
+        _storage.acknowledge_rules(self.bucket, _storage.KMS_RULES, no_kms)
+        _storage.acknowledge_rules(self.bucket, _storage.REPLICATION_RULES, no_replication)

@@ -10,7 +10,6 @@ from constructs import Construct
 
 from certwarden_cdk import _storage
 from certwarden_cdk.access_logs_bucket import AccessLogsBucket
-from certwarden_cdk.compliance import acknowledge
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
 
 REPLICATION_ROLE_PATH = _storage.REPLICATION_ROLE_PATH
@@ -104,17 +103,12 @@ class AuditReplicaBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=_storage.minimum_tls(policy),
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             server_access_logs_bucket=self.access_logs.bucket,
             server_access_logs_prefix=f"{bucket_name}/",
             lifecycle_rules=_storage.retention_lifecycle(
                 _storage.retention_days(policy, object_lock_years)
             ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **_storage.secure_bucket_props(policy),
         )
         _storage.set_object_lock(self.bucket, mode=object_lock_mode, years=object_lock_years)
         self.bucket.add_to_resource_policy(
@@ -144,11 +138,7 @@ class AuditReplicaBucket(Construct):
             "this bucket is the cross-region replica of the audit trail bucket; replicating "
             "the replica again adds no copy in another failure domain"
         )
-        for rule in (
-            "HIPAA.Security-S3BucketReplicationEnabled",
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-        ):
-            acknowledge(self.bucket, rule, reason)
+        _storage.acknowledge_rules(self.bucket, _storage.REPLICATION_RULES, reason)
 
     @staticmethod
     def replica_key_alias_arn(

@@ -101,11 +101,6 @@ class AuditTrail(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=_storage.minimum_tls(policy),
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix="audit-trail/",
             lifecycle_rules=_storage.retention_lifecycle(
@@ -113,7 +108,7 @@ class AuditTrail(Construct):
             ),
             replication_role=replication.role,
             replication_rules=replication.rules,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **_storage.secure_bucket_props(policy),
         )
         _storage.set_object_lock(self.bucket, mode=object_lock_mode, years=object_lock_years)
         replication.attach(self.bucket, key)

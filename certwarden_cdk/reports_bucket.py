@@ -9,7 +9,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from certwarden_cdk import _storage
-from certwarden_cdk.compliance import acknowledge
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
 
 
@@ -74,17 +73,12 @@ class ReportsBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=_storage.minimum_tls(policy),
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix="reports/",
             lifecycle_rules=_storage.retention_lifecycle(policy.log_retention_days),
             replication_role=replication.role if replication else None,
             replication_rules=replication.rules if replication else None,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **_storage.secure_bucket_props(policy),
         )
         self.replication_role = replication.role if replication else None
         if replication:
@@ -94,11 +88,7 @@ class ReportsBucket(Construct):
                 "no replica configured: reports and alert state are derived data the daily job "
                 "rebuilds from ACM; the audit evidence is replicated by the audit trail"
             )
-            for rule in (
-                "HIPAA.Security-S3BucketReplicationEnabled",
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-            ):
-                acknowledge(self.bucket, rule, reason)
+            _storage.acknowledge_rules(self.bucket, _storage.REPLICATION_RULES, reason)
 
     def read_statements(self, *, key_prefix: str = "") -> list[iam.PolicyStatement]:
         """Read objects under ``key_prefix`` (default: all) and list the bucket."""
