@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-import bench_fleet  # noqa: E402
+import bench_fleet
 
 
 @pytest.mark.slow
