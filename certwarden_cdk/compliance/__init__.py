@@ -8,24 +8,40 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks
 from constructs import IConstruct
 
+from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
+
+from .certwarden_checks import PACK_NAME as CERTWARDEN_PACK_NAME
+from .certwarden_checks import CertWardenChecks
+
 #: Names of the plugin reports in ``validation-report.json``, in registration order.
-RULE_PACKS: tuple[str, ...] = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5")
+RULE_PACKS: tuple[str, ...] = (
+    "AwsSolutions",
+    "HIPAA.Security",
+    "NIST.800.53.R5",
+    CERTWARDEN_PACK_NAME,
+)
 
 
-def compliance_packs(app: IConstruct) -> Sequence[NagPack]:
+def compliance_packs(
+    app: IConstruct, *, policy: CompliancePolicy = DEFAULT_POLICY
+) -> Sequence[NagPack]:
     """The rule packs CertWarden enforces, with acknowledgements written into the templates
-    (``Metadata.cdk_nag.rules_to_suppress``) so auditors see each reason next to its resource."""
+    (``Metadata.cdk_nag.rules_to_suppress``) so auditors see each reason next to its resource.
+
+    ``CertWardenChecks`` adds the project's own rules for ACM, ACM PCA and DaysToExpiry alarms
+    (cdk-nag has none), enforcing ``policy``."""
     packs: list[NagPack] = [
         AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True),
         HIPAASecurityChecks(app, write_suppressions_to_cloud_formation=True),
         NIST80053R5Checks(app, write_suppressions_to_cloud_formation=True),
+        CertWardenChecks(app, policy=policy),
     ]
     return packs
 
 
-def apply_compliance_checks(app: cdk.App) -> None:
+def apply_compliance_checks(app: cdk.App, *, policy: CompliancePolicy = DEFAULT_POLICY) -> None:
     """Register every pack on ``app``; ``app.synth()`` then raises on unacknowledged errors."""
-    cdk.Validations.of(app).add_plugins(*compliance_packs(app))
+    cdk.Validations.of(app).add_plugins(*compliance_packs(app, policy=policy))
 
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
