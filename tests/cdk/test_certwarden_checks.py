@@ -260,6 +260,10 @@ class Synth:
             validation_method="DNS",
         )
         acm.CfnCertificate(bad, "EmailValidated", domain_name="example.org")
+        escape_hatch = acm.CfnCertificate(
+            bad, "OverriddenCt", domain_name="example.org", validation_method="DNS"
+        )
+        escape_hatch.add_property_override("CertificateTransparencyLoggingPreference", "DISABLED")
         _alarm(bad, "HourlyAlarm", cdk.Duration.hours(1))
         _ca(bad, "PublicCrl", revocation_configuration=None)
         _ca(bad, "WeakCa", key_algorithm="RSA_4096", signing_algorithm="SHA256WITHECDSA")
@@ -302,6 +306,7 @@ def test_misconfigured_stack_fails_with_each_rule(synth: Synth) -> None:
     assert sorted(synth.violations) == [
         "CertWarden-ACM1 at Bad/WeakKey",
         "CertWarden-ACM2 at Bad/EmailValidated",
+        "CertWarden-ACM2 at Bad/OverriddenCt",  # escape-hatch overrides are checked as deployed
         "CertWarden-CW1 at Bad/HourlyAlarm/Resource",
         "CertWarden-PCA1 at Bad/PublicCrl",
         "CertWarden-PCA2 at Bad/WeakCa",
@@ -331,3 +336,14 @@ def test_synth_error_names_rule_resource_and_acknowledgement(synth: Synth) -> No
 
 def test_compliant_stack_has_no_finding(synth: Synth) -> None:
     assert [k for k in synth.violations if " at Good/" in k] == []
+
+
+def test_validate_scope_without_synth_renders_properties() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Direct")
+    acm.CfnCertificate(
+        stack, "Weak", domain_name="example.org", key_algorithm="RSA_1024", validation_method="DNS"
+    )
+    report = CertWardenChecks().validate_scope(app)
+    assert not report.success
+    assert [v.rule_name for v in report.violations] == ["CertWarden-ACM1"]
