@@ -13,7 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Modules that contribute sub-commands; each must define register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ("certwarden_runtime.fleet_cli",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "certwarden_runtime.fleet_cli",
+    "certwarden_runtime.scanner.command",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

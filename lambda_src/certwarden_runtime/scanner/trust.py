@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import ssl
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 #: Where distributions keep the system bundle (Debian/Ubuntu, Amazon Linux/RHEL, Alpine, SUSE).
@@ -38,11 +40,14 @@ class TrustStoreError(ValueError):
 def load_pem_certificates(data: bytes) -> list[x509.Certificate]:
     """Every certificate in a PEM bundle; blocks that do not parse are skipped."""
     certificates = []
-    for block in _PEM_RE.findall(data):
-        try:
-            certificates.append(x509.load_pem_x509_certificate(block))
-        except ValueError:
-            continue
+    with warnings.catch_warnings():
+        # System bundles hold a few legacy roots with non-positive serials; they still count.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        for block in _PEM_RE.findall(data):
+            try:
+                certificates.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                continue
     return certificates
 
 
