@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed $(LAMBDA_WHEELHOUSE)/.complete system-deps
+setup: $(VENV)/.installed node_modules/.installed build/lambda-wheelhouse/.complete system-deps
 
 # TLS scanner: Lambda wheelhouse (manylinux cp314 wheels; synth installs from it offline) and the
 # Debian packages of its test lab and benchmark (nginx, sslscan, testssl.sh), both idempotent.
