@@ -115,8 +115,8 @@ class VpcConfig(_Strict):
     def _subnets_match_zones(self) -> VpcConfig:
         if len(self.private_subnet_ids) != len(self.availability_zones):
             raise ValueError(
-                "private_subnet_ids|private_subnet_ids and availability_zones must have the same length "
-                "(one subnet per zone)"
+                "private_subnet_ids|private_subnet_ids and availability_zones must have the same "
+                "length (one subnet per zone)"
             )
         return self
 
@@ -137,6 +137,10 @@ class ScanTarget(_Strict):
     host: DomainName
     port: Annotated[int, Field(ge=1, le=65535)] = 443
     sni: DomainName | None = None
+    #: ``https`` (a web endpoint) or ``tls`` (any other TLS service), as in a ``--targets`` file.
+    type: Literal["https", "tls"] = "https"
+    #: Free-text compliance label carried into the scan report (e.g. ``HIPAA``).
+    compliance: Annotated[str, Field(max_length=64)] = ""
 
 
 K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
@@ -267,6 +271,23 @@ class EnvironmentConfig(_Strict):
             raise ValueError("replica_region|must differ from region (cross-region copy)")
         if self.tags.get("Environment") not in (None, self.name):
             raise ValueError("tags.Environment|is set from the environment name; omit it")
+        k8s = self.kubernetes
+        if k8s is not None and k8s.private_ca_issuer_role_arn and not self.private_ca.enabled:
+            raise ValueError(
+                "kubernetes.private_ca_issuer_role_arn|the issuer role is created by this stack "
+                "and scoped to its issuing CA: enable private_ca or remove the private CA issuer"
+            )
+        if k8s is not None:
+            for label, arn in (
+                ("kubernetes.cert_manager_role_arn", k8s.cert_manager_role_arn),
+                ("kubernetes.private_ca_issuer_role_arn", k8s.private_ca_issuer_role_arn),
+                ("kubernetes.oidc_provider_arn", k8s.oidc_provider_arn),
+            ):
+                if arn is not None and arn.split(":")[4] != self.account:
+                    raise ValueError(
+                        f"{label}|{arn} is in account {arn.split(':')[4]}, not this "
+                        f"environment's account {self.account}"
+                    )
         return self
 
     @property
@@ -294,7 +315,9 @@ class EnvironmentConfig(_Strict):
 
 
 def _allowed_public() -> str:
-    return ", ".join(a for a in ACM_PUBLIC_KEY_ALGORITHMS if DEFAULT_POLICY.key_algorithm_allowed(a))
+    return ", ".join(
+        a for a in ACM_PUBLIC_KEY_ALGORITHMS if DEFAULT_POLICY.key_algorithm_allowed(a)
+    )
 
 
 class CertWardenConfig(_Strict):
@@ -319,7 +342,9 @@ def _format_validation_error(env_name: str | None, error: ValidationError) -> st
     return "\n".join(lines)
 
 
-def parse_environment(name: str, raw: Any, policy: CompliancePolicy = DEFAULT_POLICY) -> EnvironmentConfig:
+def parse_environment(
+    name: str, raw: Any, policy: CompliancePolicy = DEFAULT_POLICY
+) -> EnvironmentConfig:
     """Validate one environment's mapping; raise ConfigError naming environment and field."""
     if not _ENV_NAME_RE.match(name):
         raise ConfigError(
@@ -327,7 +352,9 @@ def parse_environment(name: str, raw: Any, policy: CompliancePolicy = DEFAULT_PO
             "(starting with a letter, at most 31 characters)"
         )
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"environment {name!r}: must be a mapping of fields, got {type(raw).__name__}")
+        raise ConfigError(
+            f"environment {name!r}: must be a mapping of fields, got {type(raw).__name__}"
+        )
     try:
         env = EnvironmentConfig.model_validate({**raw, "name": name})
     except ValidationError as error:
@@ -385,7 +412,9 @@ def load_config(path: str | Path, policy: CompliancePolicy = DEFAULT_POLICY) -> 
     try:
         raw = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"configuration file {file} is not valid {file.suffix[1:]}: {error}") from None
+        raise ConfigError(
+            f"configuration file {file} is not valid {file.suffix[1:]}: {error}"
+        ) from None
     return parse_config(raw, policy)
 
 

@@ -27,6 +27,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from certwarden_cdk._cfn_lint import ignore_cfn_lint_rule
 from certwarden_cdk._storage import log_retention_at_least
 from certwarden_cdk.compliance import acknowledge
 from certwarden_cdk.encryption_keys import allow_alarm_and_event_delivery
@@ -264,6 +265,12 @@ class CertificateWatchFunction(Construct):
         )
         # Lambda checks the role's VPC and DLQ permissions when it creates the function.
         self.function.node.add_dependency(self.managed_policy)
+        ignore_cfn_lint_rule(
+            cfn_function,
+            "W3005",
+            "aws-cdk-lib's Function always adds DependsOn on its role; the GetAtt makes it "
+            "redundant but harmless, and the managed-policy DependsOn beside it is needed",
+        )
 
         # -- schedule -----------------------------------------------------------------------
         self.rule = events.Rule(

@@ -281,6 +281,12 @@ class FunctionNetwork(Construct):
             availability_zones=list(availability_zones),
             private_subnet_ids=list(private_subnet_ids),
         )
+        for subnet in self.vpc.private_subnets:
+            # Only Lambda ENIs are placed in these subnets; nothing here adds routes to them.
+            cdk.Annotations.of(subnet).acknowledge_warning(
+                "@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                "CertWarden places function ENIs in the existing subnets and adds no routes",
+            )
         self.subnets = ec2.SubnetSelection(subnets=self.vpc.private_subnets)
         self.security_group = ec2.SecurityGroup(
             self,

@@ -37,6 +37,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from certwarden_cdk._cfn_lint import ignore_cfn_lint_rule
 from certwarden_cdk.compliance import acknowledge
 from certwarden_cdk.function_network import allow_log_group_encryption, cfn_resource
 from certwarden_cdk.lambda_bundling import LAMBDA_RUNTIME, bundle_into
@@ -442,6 +443,12 @@ class TlsScannerFunction(Construct):
             target_arn=self.dead_letter_queue.queue_arn
         )
         self.function.node.add_dependency(self.managed_policy)
+        ignore_cfn_lint_rule(
+            cfn_function,
+            "W3005",
+            "aws-cdk-lib's Function always adds DependsOn on its role; the GetAtt makes it "
+            "redundant but harmless, and the managed-policy DependsOn beside it is needed",
+        )
         if vpc is None:
             reason = (
                 "The TLS scanner must reach the endpoints it scans, which are public; no VPC "

@@ -19,3 +19,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 for path in (REPO_ROOT, REPO_ROOT / "lambda_src"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synthesized_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real app (every example environment) synthesized once per test session through the
+    project's entry point, compliance packs included. Returns the cloud assembly folder."""
+    import aws_cdk as cdk
+
+    from cdk_app.main import build_app, synth
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, _ = build_app(
+        cdk.App(outdir=str(outdir)), config_path=str(REPO_ROOT / "config" / "environments.yaml")
+    )
+    synth(app)
+    return outdir
