@@ -7,6 +7,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from certwarden_cdk import _storage
+from certwarden_cdk._checkov import skip_checkov_check
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
 
 #: Feature flag making source buckets grant ``logging.s3.amazonaws.com`` through this bucket's
@@ -24,7 +25,9 @@ class AccessLogsBucket(Construct):
     retention).
 
     Encryption is SSE-S3: S3 server access log delivery does not support SSE-KMS default
-    encryption on the destination bucket, so the KMS rules are acknowledged here.
+    encryption on the destination bucket, so the KMS rules are acknowledged here. checkov's
+    "access logging enabled" check (``CKV_AWS_18``) is skipped on this bucket only, for the
+    loop above.
 
     :param policy: the compliance policy; ``log_retention_days`` sets the lifecycle and
         ``min_tls_version`` the TLS condition. Default: ``DEFAULT_POLICY``.
@@ -65,3 +68,12 @@ class AccessLogsBucket(Construct):
         )
         _storage.acknowledge_rules(self.bucket, _storage.KMS_RULES, no_kms)
         _storage.acknowledge_rules(self.bucket, _storage.REPLICATION_RULES, no_replication)
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        skip_checkov_check(
+            cfn_bucket,
+            "CKV_AWS_18",
+            "this bucket is the S3 server-access-log destination of the other buckets: logging "
+            "it into itself would log its own log deliveries in a loop, and a further log "
+            "bucket would only move the same question one bucket on",
+        )

@@ -32,9 +32,12 @@ from certwarden_cdk._storage import log_retention_at_least
 from certwarden_cdk.compliance import acknowledge
 from certwarden_cdk.encryption_keys import allow_alarm_and_event_delivery
 from certwarden_cdk.function_network import (
+    LAMBDA_VPC_ACCESS_REASON,
     FunctionNetwork,
     allow_log_group_encryption,
     cfn_resource,
+    lambda_vpc_access_statements,
+    selected_subnets,
 )
 from certwarden_cdk.lambda_bundling import LAMBDA_RUNTIME, runtime_code
 from certwarden_runtime import contract
@@ -48,17 +51,6 @@ HEARTBEAT_HOURS = 26
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-
-#: What Lambda needs to attach the function to the VPC (the actions of the AWS managed
-#: AWSLambdaVPCAccessExecutionRole policy, which cannot be scoped to resources).
-_VPC_ACCESS_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-)
 
 
 def _unresolved(value: object) -> bool:
@@ -184,12 +176,19 @@ class CertificateWatchFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"CertWarden certificate watch ({environment_name})",
         )
+        # Lambda's VPC attachment, scoped to the function's subnets and security group.
+        vpc_statements = lambda_vpc_access_statements(
+            self,
+            subnets=selected_subnets(network.vpc, network.subnets),
+            security_groups=[network.security_group],
+        )
         self.managed_policy = iam.ManagedPolicy(
             self,
             "Policy",
             description=f"CertWarden certificate watch ({environment_name}): least privilege",
             statements=self._statements(
                 stack,
+                vpc_statements,
                 region_list,
                 warning_topic,
                 critical_topic,
@@ -203,9 +202,17 @@ class CertificateWatchFunction(Construct):
             cfn_resource(self.managed_policy),
             "AwsSolutions-IAM5[Resource::*]",
             "acm:ListCertificates and tag:GetResources support no resource-level permissions, "
-            "and Lambda's VPC attachment (ec2:*NetworkInterface*, DescribeSubnets) needs '*' "
-            "(the same actions as the AWS managed AWSLambdaVPCAccessExecutionRole).",
+            "nor do ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda's VPC "
+            "attachment needs (the read actions of AWSLambdaVPCAccessExecutionRole).",
         )
+        for statement in vpc_statements:
+            for resource in statement.resources:
+                if resource != "*" and "*" in resource:
+                    acknowledge(
+                        cfn_resource(self.managed_policy),
+                        f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, resource)}]",
+                        LAMBDA_VPC_ACCESS_REASON,
+                    )
         account = "<AWS::AccountId>" if _unresolved(stack.account) else stack.account
         for region in region_list:
             acknowledge(
@@ -378,6 +385,7 @@ class CertificateWatchFunction(Construct):
     def _statements(
         self,
         stack: cdk.Stack,
+        vpc_statements: list[iam.PolicyStatement],
         regions: list[str],
         warning_topic: sns.ITopic,
         critical_topic: sns.ITopic,
@@ -407,11 +415,7 @@ class CertificateWatchFunction(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.log_group.log_group_arn],
             ),
-            iam.PolicyStatement(
-                sid="AttachToVpc",
-                actions=list(_VPC_ACCESS_ACTIONS),
-                resources=["*"],
-            ),
+            *vpc_statements,
             iam.PolicyStatement(
                 sid="ListFleet",
                 actions=["acm:ListCertificates", "tag:GetResources"],

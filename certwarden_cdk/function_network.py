@@ -330,6 +330,95 @@ def allow_log_group_encryption(scope: Construct, key: kms.IKey, log_group_name: 
         )
 
 
+def lambda_vpc_access_statements(
+    scope: Construct,
+    *,
+    subnets: Sequence[ec2.ISubnet],
+    security_groups: Sequence[ec2.ISecurityGroup],
+) -> list[iam.PolicyStatement]:
+    """What Lambda needs, through a function's role, to place the function's network interfaces
+    in ``subnets`` with ``security_groups``: the actions of the AWS managed
+    AWSLambdaVPCAccessExecutionRole, with every write action scoped to resources.
+
+    - ``ec2:DescribeNetworkInterfaces``, ``ec2:DescribeSubnets``: ``*`` (describe actions have
+      no resource-level permissions).
+    - ``ec2:CreateNetworkInterface``: a new interface of this account and region, only in these
+      subnets and only with these security groups. The subnets' account is ``*`` so that
+      subnets shared through AWS RAM work; subnet ids are unique, so it widens nothing.
+    - ``ec2:DeleteNetworkInterface``, ``ec2:AssignPrivateIpAddresses``,
+      ``ec2:UnassignPrivateIpAddresses``: ``arn:<partition>:ec2:<region>:<account>:*/*``, the
+      form the Lambda developer guide gives for DeleteNetworkInterface (these actions act on
+      network interfaces only, so it means this account's interfaces in this region).
+    """
+    if not subnets:
+        raise ValueError("subnets: a function in a VPC needs at least one subnet")
+    if not security_groups:
+        raise ValueError("security_groups: a function in a VPC needs at least one group")
+    stack = cdk.Stack.of(scope)
+
+    def ec2_arn(resource: str, name: str, account: str | None = None) -> str:
+        return stack.format_arn(
+            service="ec2",
+            resource=resource,
+            resource_name=name,
+            account=account,
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    return [
+        iam.PolicyStatement(
+            sid="DescribeVpcAttachment",
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="CreateFunctionNetworkInterfaces",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[
+                ec2_arn("network-interface", "*"),
+                *(ec2_arn("subnet", subnet.subnet_id, account="*") for subnet in subnets),
+                *(ec2_arn("security-group", group.security_group_id) for group in security_groups),
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="ManageFunctionNetworkInterfaces",
+            actions=[
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=[stack.format_arn(service="ec2", resource="*", resource_name="*")],
+        ),
+    ]
+
+
+def selected_subnets(
+    vpc: ec2.IVpc, selection: ec2.SubnetSelection | None = None
+) -> list[ec2.ISubnet]:
+    """The subnets of ``vpc`` that ``selection`` picks (the VPC's default when None), as a
+    Lambda function given ``vpc_subnets=selection`` places its network interfaces."""
+    s = selection or ec2.SubnetSelection()
+    return list(
+        vpc.select_subnets(
+            availability_zones=s.availability_zones,
+            one_per_az=s.one_per_az,
+            subnet_filters=s.subnet_filters,
+            subnet_group_name=s.subnet_group_name,
+            subnet_type=s.subnet_type,
+            subnets=s.subnets,
+        ).subnets
+    )
+
+
+#: Why the scoped VPC statements still hold wildcards (cdk-nag IAM5 acknowledgements).
+LAMBDA_VPC_ACCESS_REASON = (
+    "Lambda's VPC attachment: the describe actions support no resource-level permissions, "
+    "Lambda names the network interfaces it creates and deletes itself, and a subnet's owner "
+    "account may be another (RAM-shared) one; create is limited to the function's subnets "
+    "and security groups, delete to this account's interfaces in this region."
+)
+
+
 def cfn_resource(construct: IConstruct) -> IConstruct:
     """The CloudFormation resource of an L2 (acknowledgements name that resource only)."""
     child = construct.node.default_child

@@ -11,6 +11,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
+from certwarden_cdk._checkov import skip_checkov_check
 from certwarden_runtime.policy import (
     ACM_PUBLIC_KEY_ALGORITHMS,
     DEFAULT_POLICY,
@@ -44,7 +45,10 @@ class PublicCertificate(Construct):
     :param domain_names: names on the certificate; the first one is the common name (at most
         64 characters), the rest are subject alternative names. Each must be the zone's name or
         inside it; a leading ``*.`` is allowed. Duplicates (case-insensitive) are dropped.
-        Required, 1 to 100 names.
+        Required, 1 to 100 names. A wildcard name is the caller's explicit choice: checkov's
+        "no wildcard certificate" check (``CKV2_AWS_71``) is then skipped on this certificate
+        with the names in the reason (the certificate is never exportable, so its private key
+        stays in ACM and is not copied from host to host).
     :param hosted_zone_id: the Route 53 hosted zone id, e.g. ``Z0PRODEXAMPLE0001``. Required.
     :param hosted_zone_name: the zone's name, e.g. ``example.org``. Required.
     :param key_algorithm: ACM key algorithm name. Must be allowed by ``policy`` and issuable
@@ -99,6 +103,17 @@ class PublicCertificate(Construct):
         )
         #: The certificate's ARN (a token).
         self.certificate_arn: str = self.certificate.certificate_arn
+        wildcards = [name for name in names if name.startswith("*.")]
+        if wildcards:
+            cfn_certificate = self.certificate.node.default_child
+            assert isinstance(cfn_certificate, acm.CfnCertificate)
+            skip_checkov_check(
+                cfn_certificate,
+                "CKV2_AWS_71",
+                f"wildcard name(s) {', '.join(wildcards)} requested explicitly in domain_names; "
+                "the certificate is not exportable, so its private key stays in ACM and the "
+                "services it is attached to, never copied to the hosts the wildcard covers",
+            )
 
     def metric_days_to_expiry(self, *, label: str | None = None) -> cloudwatch.Metric:
         """``AWS/CertificateManager DaysToExpiry`` of this certificate: statistic Minimum over

@@ -38,8 +38,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from certwarden_cdk._cfn_lint import ignore_cfn_lint_rule
+from certwarden_cdk._checkov import skip_checkov_check
 from certwarden_cdk.compliance import acknowledge
-from certwarden_cdk.function_network import allow_log_group_encryption, cfn_resource
+from certwarden_cdk.function_network import (
+    LAMBDA_VPC_ACCESS_REASON,
+    allow_log_group_encryption,
+    cfn_resource,
+    lambda_vpc_access_statements,
+    selected_subnets,
+)
 from certwarden_cdk.lambda_bundling import LAMBDA_RUNTIME, bundle_into
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
 from certwarden_runtime.scanner import contract
@@ -63,14 +70,6 @@ PIP_PLATFORM_ARGS: tuple[str, ...] = (
     "--python-version", "3.14", "--implementation", "cp",
     "--abi", "cp314", "--abi", "abi3", "--abi", "none",
 )  # fmt: skip
-_VPC_ACCESS_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-)
 _RETENTION: tuple[tuple[int, logs.RetentionDays], ...] = (
     (1, logs.RetentionDays.ONE_DAY),
     (7, logs.RetentionDays.ONE_WEEK),
@@ -211,7 +210,8 @@ class TlsScannerFunction(Construct):
         :data:`DEFAULT_POLICY`.
     :param vpc: run in this VPC (its subnets need a route to the targets and to S3/SNS, e.g.
         a NAT gateway). Default: no VPC (the function reaches public endpoints directly; the
-        HIPAA/NIST "Lambda inside VPC" rules are acknowledged with that reason).
+        HIPAA/NIST "Lambda inside VPC" rules are acknowledged, and checkov's ``CKV_AWS_117``
+        skipped, with that reason).
     :param vpc_subnets: subnets within ``vpc``. Default: the VPC's private subnets.
     :param schedule: Default :data:`DAILY_SCAN_SCHEDULE`.
     :param scan_timeout_seconds: per network step (0 < t <= 10). Default 5.
@@ -375,12 +375,16 @@ class TlsScannerFunction(Construct):
                 resources=[self.dead_letter_queue.queue_arn],
             ),
         ]
+        vpc_statements: list[iam.PolicyStatement] = []
         if vpc is not None:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="AttachToVpc", actions=list(_VPC_ACCESS_ACTIONS), resources=["*"]
-                )
+            assert self.security_group is not None
+            # Lambda's VPC attachment, scoped to the function's subnets and security group.
+            vpc_statements = lambda_vpc_access_statements(
+                self,
+                subnets=selected_subnets(vpc, vpc_subnets),
+                security_groups=[self.security_group],
             )
+            statements.extend(vpc_statements)
         self.managed_policy = iam.ManagedPolicy(
             self,
             "Policy",
@@ -399,9 +403,17 @@ class TlsScannerFunction(Construct):
             acknowledge(
                 policy_resource,
                 "AwsSolutions-IAM5[Resource::*]",
-                "Lambda's VPC attachment (ec2:*NetworkInterface*, DescribeSubnets) supports no "
-                "resource-level permissions (same actions as AWSLambdaVPCAccessExecutionRole).",
+                "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda's VPC "
+                "attachment needs, support no resource-level permissions.",
             )
+        for statement in vpc_statements:
+            for resource in statement.resources:
+                if resource != "*" and "*" in resource:
+                    acknowledge(
+                        policy_resource,
+                        f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, resource)}]",
+                        LAMBDA_VPC_ACCESS_REASON,
+                    )
 
         # -- function ------------------------------------------------------------------------
         environment = {
@@ -456,6 +468,7 @@ class TlsScannerFunction(Construct):
             )
             for rule in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
                 acknowledge(cfn_function, rule, reason)
+            skip_checkov_check(cfn_function, "CKV_AWS_117", reason)
 
         # -- schedule ------------------------------------------------------------------------
         self.rule = events.Rule(

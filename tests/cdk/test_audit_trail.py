@@ -278,6 +278,26 @@ def test_access_logs_go_to_a_separate_bucket_never_to_itself(synth: Synth) -> No
     assert all("aws:SourceArn" in s["Condition"]["ArnLike"] for s in delivery)
 
 
+def test_only_the_access_log_buckets_skip_checkov_access_logging(synth: Synth) -> None:
+    """checkov CKV_AWS_18 wants access logging on every bucket: every bucket logs, except the
+    log destinations themselves, which carry the skip with its reason."""
+    logs_id = _bucket_id(synth, synth.access_logs.bucket)
+    skipping = []
+    for template in (synth.source, synth.replica):
+        for bucket_id, bucket in _resources(template, "AWS::S3::Bucket").items():
+            skips = bucket.get("Metadata", {}).get("checkov", {}).get("skip", [])
+            if "LoggingConfiguration" in bucket["Properties"]:
+                assert skips == [], bucket_id
+                continue
+            [skip] = skips
+            assert skip["id"] == "CKV_AWS_18"
+            assert "server-access-log destination" in skip["comment"]
+            skipping.append(bucket_id)
+    # the source stack's log bucket and the replica stack's own one
+    assert len(skipping) == 2
+    assert logs_id in skipping
+
+
 def test_replication_to_replica_bucket_by_name_in_replica_region(synth: Synth) -> None:
     for bucket in (synth.trail.bucket, synth.reports.bucket):
         config = _bucket(synth, bucket)["ReplicationConfiguration"]

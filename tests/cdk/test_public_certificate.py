@@ -50,13 +50,16 @@ class Built:
         self.findings = nag_findings(self.app)
         self.template = template_of(self.app, self.stack)
 
-    def certificate(self, construct: PublicCertificate) -> dict[str, Any]:
+    def resource(self, construct: PublicCertificate) -> dict[str, Any]:
         logical_id = self.stack.resolve(
             construct.certificate.node.default_child.logical_id  # type: ignore[union-attr]
         )
         resource: dict[str, Any] = self.template["Resources"][logical_id]
         assert resource["Type"] == "AWS::CertificateManager::Certificate"
-        return dict(resource["Properties"])
+        return resource
+
+    def certificate(self, construct: PublicCertificate) -> dict[str, Any]:
+        return dict(self.resource(construct)["Properties"])
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +109,22 @@ def test_only_certificates_no_lambda_no_inline_policy_no_timestamps(built: Built
     assert types == {"AWS::CertificateManager::Certificate"}
     tags = built.certificate(built.default)["Tags"]
     assert tags == [{"Key": "Name", "Value": "PublicCertificateTest/Site/Certificate"}]
+
+
+def test_wildcard_certificates_carry_the_checkov_skip_with_their_names(built: Built) -> None:
+    """checkov CKV2_AWS_71 flags wildcard names: a certificate with one asked for it by name,
+    so the skip sits on that certificate only, naming the wildcards; its key never leaves ACM."""
+    for construct, wildcard in (
+        (built.default, "*.example.org"),
+        (built.rsa, "*.legacy.example.org"),
+    ):
+        resource = built.resource(construct)
+        [skip] = resource["Metadata"]["checkov"]["skip"]
+        assert skip["id"] == "CKV2_AWS_71"
+        assert wildcard in skip["comment"]
+        assert "not exportable" in skip["comment"]
+        assert resource["Properties"].get("CertificateExport", "DISABLED") == "DISABLED"
+    assert "checkov" not in built.resource(built.no_ct).get("Metadata", {})
 
 
 def test_exposed_attributes(built: Built) -> None:

@@ -20,7 +20,11 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from certwarden_cdk.certificate_watch_function import HEARTBEAT_HOURS, CertificateWatchFunction
 from certwarden_cdk.compliance import acknowledge
-from certwarden_cdk.function_network import WATCH_FUNCTION_ENDPOINTS, FunctionNetwork
+from certwarden_cdk.function_network import (
+    WATCH_FUNCTION_ENDPOINTS,
+    FunctionNetwork,
+    lambda_vpc_access_statements,
+)
 from certwarden_cdk.lambda_bundling import bundle_into, distribution_closure, runtime_code
 from certwarden_runtime import contract
 from certwarden_runtime.policy import DEFAULT_POLICY
@@ -271,15 +275,12 @@ def test_managed_policy_least_privilege(built: Built) -> None:
     for action in contract.WATCH_FUNCTION_ACTIONS:
         assert action in actions, action
     star_actions = {a for a, r in actions.items() if "*" in r}
+    # Only list and describe actions, which support no resource-level permissions, on "*".
     assert star_actions == {
         "acm:ListCertificates",
         "tag:GetResources",
-        "ec2:CreateNetworkInterface",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSubnets",
-        "ec2:DeleteNetworkInterface",
-        "ec2:AssignPrivateIpAddresses",
-        "ec2:UnassignPrivateIpAddresses",
     }
     assert actions["sns:Publish"] == [
         {"Ref": built.logical_id(built.topics["Warning"])},
@@ -289,6 +290,76 @@ def test_managed_policy_least_privilege(built: Built) -> None:
     kms_statements = [s for s in statements if "kms:Decrypt" in s["Action"]]
     assert kms_statements
     assert all("kms:ViaService" in s["Condition"]["StringEquals"] for s in kms_statements)
+
+
+def _vpc_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    [policy] = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and any(
+            "ec2:DescribeSubnets" in s["Action"]
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    return {s["Sid"]: s for s in statements if "ec2:" in json.dumps(s["Action"])}
+
+
+def test_vpc_attachment_write_actions_are_scoped(built: Built) -> None:
+    """checkov CKV_AWS_111 (nag misses it): no ec2 write action on "*"; ENIs only in the
+    function's subnets with its security group, and only in this account and region."""
+    statements = _vpc_statements(built.template_dict)
+    assert set(statements) == {
+        "DescribeVpcAttachment",
+        "CreateFunctionNetworkInterfaces",
+        "ManageFunctionNetworkInterfaces",
+    }
+    describe = statements["DescribeVpcAttachment"]
+    assert sorted(describe["Action"]) == ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    assert describe["Resource"] == "*"
+
+    create = statements["CreateFunctionNetworkInterfaces"]
+    assert create["Action"] == "ec2:CreateNetworkInterface"
+    resources = [json.dumps(r) for r in create["Resource"]]
+    assert sum(":ec2:us-east-1:111111111111:network-interface/*" in r for r in resources) == 1
+    subnet_ids = _function(built)["VpcConfig"]["SubnetIds"]
+    subnets = [r for r in resources if ":subnet/" in r]
+    assert len(subnets) == len(subnet_ids) == 2
+    for subnet_id in subnet_ids:
+        assert any(json.dumps(subnet_id) in r and ":ec2:us-east-1:*:subnet/" in r for r in subnets)
+    sg_id = built.logical_id(built.network.security_group)
+    [group] = [r for r in resources if ":security-group/" in r]
+    assert ":ec2:us-east-1:111111111111:security-group/" in group
+    assert json.dumps({"Fn::GetAtt": [sg_id, "GroupId"]}) in group
+    assert len(resources) == 4
+
+    manage = statements["ManageFunctionNetworkInterfaces"]
+    assert sorted(manage["Action"]) == [
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:DeleteNetworkInterface",
+        "ec2:UnassignPrivateIpAddresses",
+    ]
+    assert ":ec2:us-east-1:111111111111:*/*" in json.dumps(manage["Resource"])
+
+
+def test_vpc_attachment_in_existing_vpc_names_its_subnets(built: Built) -> None:
+    create = _vpc_statements(built.existing_template_dict)["CreateFunctionNetworkInterfaces"]
+    text = json.dumps(create["Resource"])
+    for subnet in ("subnet-0123456789abcdef0", "subnet-0123456789abcdef1"):
+        assert f":ec2:us-east-1:*:subnet/{subnet}" in text
+
+
+def test_vpc_access_statements_need_subnets_and_groups(built: Built) -> None:
+    stack = cdk.Stack(new_app(), "S")
+    with pytest.raises(ValueError, match="subnets"):
+        lambda_vpc_access_statements(
+            stack, subnets=[], security_groups=[built.existing.security_group]
+        )
+    with pytest.raises(ValueError, match="security_groups"):
+        lambda_vpc_access_statements(
+            stack, subnets=built.existing.vpc.private_subnets, security_groups=[]
+        )
 
 
 # -- schedule ---------------------------------------------------------------------------------

@@ -131,6 +131,34 @@ def test_no_inline_policies_and_own_encrypted_log_group(
 
 
 @needs_wheelhouse
+def test_vpc_placement_skip_and_scoped_vpc_access(
+    synthesized: tuple[cdk.App, dict[str, Any], list[str]],
+) -> None:
+    """Outside a VPC, checkov's CKV_AWS_117 is skipped on the function with the reason; in a
+    VPC there is no skip and no ec2 write action on "*" (checkov CKV_AWS_111)."""
+    _, template, _ = synthesized
+    [function] = _resources(template, "AWS::Lambda::Function")
+    [policy] = _resources(template, "AWS::IAM::ManagedPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    ec2_statements = {s["Sid"]: s for s in statements if "ec2:" in json.dumps(s["Action"])}
+    skips = function.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    if "VpcConfig" not in function["Properties"]:
+        [skip] = skips
+        assert skip["id"] == "CKV_AWS_117"
+        assert "public" in skip["comment"]
+        assert ec2_statements == {}
+        return
+    assert skips == []
+    assert ec2_statements["DescribeVpcAttachment"]["Resource"] == "*"
+    for sid in ("CreateFunctionNetworkInterfaces", "ManageFunctionNetworkInterfaces"):
+        assert ec2_statements[sid]["Resource"] != "*"
+    create = json.dumps(ec2_statements["CreateFunctionNetworkInterfaces"]["Resource"])
+    for subnet in ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210"):
+        assert f":ec2:{REGION}:*:subnet/{subnet}" in create
+    assert f":ec2:{REGION}:{ACCOUNT}:security-group/" in create
+
+
+@needs_wheelhouse
 def test_asset_holds_runtime_and_lambda_platform_wheels(
     synthesized: tuple[cdk.App, dict[str, Any], list[str]],
 ) -> None:
