@@ -322,7 +322,6 @@ def _allowed_public() -> str:
 
 class CertWardenConfig(_Strict):
     environments: Mapping[str, EnvironmentConfig]
-    default_environment: str | None = None
 
 
 def _format_validation_error(env_name: str | None, error: ValidationError) -> str:
@@ -366,23 +365,17 @@ def parse_environment(
 def parse_config(raw: Any, policy: CompliancePolicy = DEFAULT_POLICY) -> CertWardenConfig:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("environments"), Mapping):
         raise ConfigError("configuration must be a mapping with an 'environments' mapping")
-    unknown = set(raw) - {"environments", "default_environment"}
+    unknown = set(raw) - {"environments"}
     if unknown:
         raise ConfigError(
-            f"field {sorted(unknown)[0]!r}: unknown top-level key; allowed: environments, "
-            "default_environment"
+            f"field {sorted(unknown)[0]!r}: unknown top-level key; allowed: environments "
+            "(select environments at synth with -c env=NAME)"
         )
     if not raw["environments"]:
         raise ConfigError("field 'environments': at least one environment is required")
     environments = {n: parse_environment(n, e, policy) for n, e in raw["environments"].items()}
-    default = raw.get("default_environment")
-    if default is not None and default not in environments:
-        raise ConfigError(
-            f"field 'default_environment': {default!r} is not a configured environment; "
-            f"configured: {', '.join(environments)}"
-        )
     _check_account_singletons(environments)
-    return CertWardenConfig.model_construct(environments=environments, default_environment=default)
+    return CertWardenConfig.model_construct(environments=environments)
 
 
 def _check_account_singletons(environments: Mapping[str, EnvironmentConfig]) -> None:

@@ -28,7 +28,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from certwarden_runtime.contract import WATCH_HANDLER
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
+from certwarden_runtime.scanner.contract import SCANNER_HANDLER
 
 #: Packs registered by :func:`certwarden_cdk.compliance.compliance_packs` (cdk-nag's share).
 NAG_PACKS: tuple[str, ...] = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5")
@@ -132,9 +134,15 @@ def _retained(resource: Resource, policy: CompliancePolicy) -> bool:
     return resource.get("DeletionPolicy") == "Retain"
 
 
-def _certwarden_function(resource: Resource, policy: CompliancePolicy) -> bool:
-    variables = _props(resource).get("Environment", {}).get("Variables", {})
-    return isinstance(variables, Mapping) and any(k.startswith("CERTWARDEN_") for k in variables)
+def _runs_handler(handler: str) -> Predicate:
+    def predicate(resource: Resource, policy: CompliancePolicy) -> bool:
+        return _props(resource).get("Handler") == handler
+
+    return predicate
+
+
+_certificate_job = _runs_handler(WATCH_HANDLER)
+_tls_scanner = _runs_handler(SCANNER_HANDLER)
 
 
 def _alarm_with_actions(resource: Resource, policy: CompliancePolicy) -> bool:
@@ -264,6 +272,12 @@ SAFEGUARDS: tuple[Safeguard, ...] = (
             Implementation(
                 "AWS::EC2::SecurityGroup", "security group restricting the functions' traffic"
             ),
+            Implementation(
+                "AWS::Lambda::Function",
+                "scheduled TLS endpoint scanner verifying endpoints against the policy "
+                f"({DEFAULT_POLICY.min_tls_version} or later only)",
+                _tls_scanner,
+            ),
         ),
     ),
     Safeguard(
@@ -305,7 +319,13 @@ SAFEGUARDS: tuple[Safeguard, ...] = (
             Implementation(
                 "AWS::Lambda::Function",
                 "daily certificate operations job (inventory, renewal, tiered alerts, reports)",
-                _certwarden_function,
+                _certificate_job,
+            ),
+            Implementation(
+                "AWS::Lambda::Function",
+                "scheduled TLS endpoint scanner (protocols, cipher suites, certificates; reports "
+                "and alerts)",
+                _tls_scanner,
             ),
             Implementation("AWS::SNS::Subscription", "alert subscription of a responsible person"),
             Implementation(
@@ -633,10 +653,20 @@ def read_violations(outdir: str | Path) -> list[Violation]:
     ]
 
 
+def bare_rule_id(ack_id: str) -> str:
+    """``CloudFormation-Validate::F3002`` -> ``F3002``; a granular id such as
+    ``AwsSolutions-IAM5[Resource::<Bucket.Arn>/*]`` keeps its ``::`` inside the brackets."""
+    separator = ack_id.find("::")
+    bracket = ack_id.find("[")
+    if separator < 0 or 0 <= bracket < separator:
+        return ack_id
+    return ack_id[separator + 2 :]
+
+
 def _acknowledged(rule_id: str, acknowledgements: Iterable[tuple[str, str]]) -> str | None:
     """The reason when ``rule_id`` (or a granular ``rule_id[...]``) is acknowledged."""
     for ack_id, reason in acknowledgements:
-        bare = ack_id.split("::", 1)[-1]
+        bare = bare_rule_id(ack_id)
         if bare == rule_id or bare.startswith(rule_id + "["):
             return reason if bare == rule_id else f"{bare}: {reason}"
     return None
@@ -750,7 +780,7 @@ def build_matrix(
     acknowledged: list[dict[str, Any]] = []
     for resource in env.resources:
         for ack_id, reason in resource.acknowledgements:
-            bare = ack_id.split("::", 1)[-1]
+            bare = bare_rule_id(ack_id)
             known_rule = known.get(bare.split("[", 1)[0])
             if (
                 known_rule is not None
@@ -761,7 +791,7 @@ def build_matrix(
                 )
             ):
                 continue  # inherited from a parent construct; the rule never looks at this type
-            acknowledged.append({"rule": bare, "reason": reason, **resource.ref()})
+            acknowledged.append({"rule": ack_id, "reason": reason, **resource.ref()})
     unacknowledged = [
         {
             "rule": v.rule_id,

@@ -274,7 +274,12 @@ def _demo(args: argparse.Namespace, out: Path, endpoint: str) -> int:
     )
     findings = Counter(f.split("(")[0] for r in rows for f in r["findings"].split("; ") if f)
     keys = Counter(r["key_algorithm"] for r in rows)
-    print(table(sorted(tiers.items()), ("tier", "certificates")))
+
+    def most_urgent_first(item: tuple[str, int]) -> float:
+        label = item[0]
+        return -1.0 if label == "expired" else float(label.split()[1])
+
+    print(table(sorted(tiers.items(), key=most_urgent_first), ("tier", "certificates")))
     print()
     print(table(sorted(findings.items()), ("policy finding", "certificates")))
     print()

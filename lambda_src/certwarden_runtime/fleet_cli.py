@@ -55,7 +55,12 @@ def _common(parser: argparse.ArgumentParser, *, output_default: str | None = Non
         "--output", default=output_default, help="folder for inventory.csv/.json and report.html"
     )
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    parser.add_argument("--environment", default=os.environ.get(contract.ENV_ENVIRONMENT, "local"))
+    parser.add_argument(
+        "--environment",
+        default=os.environ.get(contract.ENV_ENVIRONMENT, "local"),
+        help="label for the run in reports and audit records (it does not select the account "
+        f"or region: use --profile/--region); default: ${contract.ENV_ENVIRONMENT} or 'local'",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

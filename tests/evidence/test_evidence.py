@@ -4,6 +4,7 @@ acknowledged resources (the real app's matrix is tested in test_real_assembly.py
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from aws_cdk import aws_sns as sns
 
 from cdk_app import evidence
 from certwarden_cdk.compliance import acknowledge, apply_compliance_checks
+from certwarden_runtime.policy import DEFAULT_POLICY
 
 ACK_REASON = "this alert topic carries no ePHI in the evidence test fixture"
 
@@ -184,3 +186,56 @@ def test_write_evidence_writes_markdown_json_and_policy(assembly: Path) -> None:
 def test_main_without_assembly_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert evidence.main([str(tmp_path)]) == 1
     assert "make synth" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("ack_id", "bare"),
+    [
+        ("CloudFormation-Validate::F3002", "F3002"),
+        ("AwsSolutions-IAM5[Resource::<AuditBucket7486E833.Arn>/*]", None),
+        ("AwsSolutions-IAM5[Action::s3:*]", None),
+        ("HIPAA.Security-S3DefaultEncryptionKMS", None),
+    ],
+)
+def test_bare_rule_id_keeps_granular_ids_whole(ack_id: str, bare: str | None) -> None:
+    from cdk_app.evidence import bare_rule_id
+
+    assert bare_rule_id(ack_id) == (bare or ack_id)
+
+
+def _real_matrix(assembly: Path, environment: str) -> dict[str, Any]:
+    from cdk_app.evidence import (
+        build_matrix,
+        certwarden_catalogue,
+        nag_catalogue,
+        read_assembly,
+        read_violations,
+    )
+
+    rules = (*nag_catalogue(), *certwarden_catalogue())
+    env = read_assembly(assembly)[environment]
+    return build_matrix(env, read_violations(assembly), rules, DEFAULT_POLICY)
+
+
+def test_real_app_lists_granular_acknowledgements_by_their_full_id(
+    synthesized_assembly: Path,
+) -> None:
+    matrix = _real_matrix(synthesized_assembly, "staging")
+    rules = [finding["rule"] for finding in matrix["acknowledged_findings"]]
+    granular = [rule for rule in rules if "[" in rule]
+    assert granular, rules  # the watch function's IAM5 wildcards are acknowledged granularly
+    assert all(rule.startswith("AwsSolutions-IAM5[") for rule in granular), granular
+    assert all(re.match(r"^[A-Za-z0-9.]+(-[A-Za-z0-9.]+)+", rule) for rule in rules), rules
+
+
+def test_real_app_names_each_function_for_what_it_does(synthesized_assembly: Path) -> None:
+    matrix = _real_matrix(synthesized_assembly, "staging")
+    review = next(s for s in matrix["safeguards"] if s["control"] == "164.308(a)(1)(ii)(D)")
+    functions = {
+        r["path"].split("/")[1]: r["implements"]
+        for r in review["resources"]
+        if r["type"] == "AWS::Lambda::Function"
+    }
+    assert functions.keys() == {"CertificateWatch", "TlsScanner"}
+    assert functions["CertificateWatch"].startswith("daily certificate operations job")
+    assert functions["TlsScanner"].startswith("scheduled TLS endpoint scanner")
