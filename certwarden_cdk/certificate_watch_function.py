@@ -21,20 +21,17 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from certwarden_cdk._cfn_lint import ignore_cfn_lint_rule
-from certwarden_cdk._storage import log_retention_at_least
+from certwarden_cdk._function_parts import dead_letter_queue, function_log_group
 from certwarden_cdk.compliance import acknowledge
 from certwarden_cdk.encryption_keys import allow_alarm_and_event_delivery
 from certwarden_cdk.function_network import (
     LAMBDA_VPC_ACCESS_REASON,
     FunctionNetwork,
-    allow_log_group_encryption,
     cfn_resource,
     lambda_vpc_access_statements,
     selected_subnets,
@@ -128,37 +125,12 @@ class CertificateWatchFunction(Construct):
                 )
 
         # -- log group (KMS, retention from policy; not the log_retention prop) -------------
-        log_group_name = (
-            f"/certwarden/{environment_name}/"
-            f"{cdk.Names.unique_resource_name(self, max_length=200, separator='-')}"
+        self.log_group = function_log_group(
+            self, environment_name=environment_name, key=logs_key, policy=policy
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=log_group_name,
-            encryption_key=logs_key,
-            retention=log_retention_at_least(policy.log_retention_days),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        allow_log_group_encryption(self, logs_key, log_group_name)
 
         # -- dead-letter queue --------------------------------------------------------------
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=alerts_key,
-            data_key_reuse=cdk.Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            cfn_resource(self.dead_letter_queue),
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the watch function and its "
-            "schedule; a DLQ of a DLQ would only move the same failed events again.",
-        )
+        self.dead_letter_queue = dead_letter_queue(self, key=alerts_key, owner="the watch function")
         if isinstance(alerts_key, kms.Key):
             # EventBridge needs the key to deliver failed events to the encrypted DLQ.
             allow_alarm_and_event_delivery(alerts_key)

@@ -31,18 +31,16 @@ from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from certwarden_cdk._cfn_lint import ignore_cfn_lint_rule
 from certwarden_cdk._checkov import skip_checkov_check
+from certwarden_cdk._function_parts import dead_letter_queue, function_log_group
 from certwarden_cdk.compliance import acknowledge
 from certwarden_cdk.function_network import (
     LAMBDA_VPC_ACCESS_REASON,
-    allow_log_group_encryption,
     cfn_resource,
     lambda_vpc_access_statements,
     selected_subnets,
@@ -70,22 +68,6 @@ PIP_PLATFORM_ARGS: tuple[str, ...] = (
     "--python-version", "3.14", "--implementation", "cp",
     "--abi", "cp314", "--abi", "abi3", "--abi", "none",
 )  # fmt: skip
-_RETENTION: tuple[tuple[int, logs.RetentionDays], ...] = (
-    (1, logs.RetentionDays.ONE_DAY),
-    (7, logs.RetentionDays.ONE_WEEK),
-    (30, logs.RetentionDays.ONE_MONTH),
-    (90, logs.RetentionDays.THREE_MONTHS),
-    (180, logs.RetentionDays.SIX_MONTHS),
-    (365, logs.RetentionDays.ONE_YEAR),
-    (731, logs.RetentionDays.TWO_YEARS),
-    (1096, logs.RetentionDays.THREE_YEARS),
-    (1827, logs.RetentionDays.FIVE_YEARS),
-    (2192, logs.RetentionDays.SIX_YEARS),
-    (2557, logs.RetentionDays.SEVEN_YEARS),
-    (2922, logs.RetentionDays.EIGHT_YEARS),
-    (3288, logs.RetentionDays.NINE_YEARS),
-    (3653, logs.RetentionDays.TEN_YEARS),
-)
 
 
 class ScanTargetLike(Protocol):
@@ -111,13 +93,6 @@ def _as_target(raw: ScanTargetLike) -> Target:
         type=getattr(raw, "type", None) or "https",
         compliance=getattr(raw, "compliance", None) or "",
     )
-
-
-def retention_at_least(days: int) -> logs.RetentionDays:
-    for value, member in _RETENTION:
-        if value >= days:
-            return member
-    return logs.RetentionDays.INFINITE
 
 
 # -- bundling ---------------------------------------------------------------------------------
@@ -272,36 +247,13 @@ class TlsScannerFunction(Construct):
         prefix = reports_prefix.strip("/")
 
         # -- log group: KMS, retention from the policy -------------------------------------
-        log_group_name = (
-            f"/certwarden/{environment_name}/"
-            f"{cdk.Names.unique_resource_name(self, max_length=200, separator='-')}"
+        self.log_group = function_log_group(
+            self, environment_name=environment_name, key=encryption_key, policy=policy
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=log_group_name,
-            encryption_key=encryption_key,
-            retention=retention_at_least(policy.log_retention_days),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        allow_log_group_encryption(self, encryption_key, log_group_name)
 
         # -- dead-letter queue ---------------------------------------------------------------
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            data_key_reuse=cdk.Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            cfn_resource(self.dead_letter_queue),
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the TLS scanner and its schedule; "
-            "a DLQ of a DLQ would only move the same failed events again.",
+        self.dead_letter_queue = dead_letter_queue(
+            self, key=encryption_key, owner="the TLS scanner"
         )
 
         # -- network -------------------------------------------------------------------------
@@ -463,8 +415,10 @@ class TlsScannerFunction(Construct):
         )
         if vpc is None:
             reason = (
-                "The TLS scanner must reach the endpoints it scans, which are public; no VPC "
-                "was given, so it runs in the Lambda service network with no inbound path."
+                "The TLS scanner must reach the endpoints it scans, which are public, so it "
+                "is deployed outside any VPC, in the Lambda service network, with no inbound "
+                "path; the certificate-watch function, which handles inventory data, runs in "
+                "the VPC."
             )
             for rule in ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"):
                 acknowledge(cfn_function, rule, reason)
