@@ -38,7 +38,7 @@ def _apply_tags(stack: cdk.Stack, config: EnvironmentConfig, policy: ComplianceP
 
 
 class CertWardenReplicaStack(cdk.Stack):
-    """The replica-region stack: the bucket the audit logs are copied to."""
+    """The replica-region stack: the bucket the audit logs and reports are copied to."""
 
     def __init__(
         self,
@@ -90,6 +90,9 @@ class CertWardenStack(cdk.Stack):
         self.config = config
         self.keys = EncryptionKeys(self, "Keys", alias_prefix=f"certwarden/{config.name}")
         self.access_logs = AccessLogsBucket(self, "AccessLogs", policy=policy)
+        replica_key_arn = replica_key_alias_arn(
+            config.audit.replica_bucket_name, config.replica_region, config.account
+        )
         self.audit = AuditTrail(
             self,
             "Audit",
@@ -97,18 +100,21 @@ class CertWardenStack(cdk.Stack):
             access_logs_bucket=self.access_logs.bucket,
             replica_bucket_name=config.audit.replica_bucket_name,
             replica_region=config.replica_region,
-            replica_key_arn=replica_key_alias_arn(
-                config.audit.replica_bucket_name, config.replica_region, config.account
-            ),
+            replica_key_arn=replica_key_arn,
             object_lock_mode=config.audit.object_lock_mode,
             object_lock_years=config.audit.object_lock_years,
             policy=policy,
         )
+        # Reports carry the run's audit records: copied to the same replica bucket as the trail
+        # (their keys never collide: AWSLogs/ vs reports/, state/, tls-scans/).
         self.reports = ReportsBucket(
             self,
             "Reports",
             key=self.keys.data_key,
             access_logs_bucket=self.access_logs.bucket,
+            replica_bucket_name=config.audit.replica_bucket_name,
+            replica_region=config.replica_region,
+            replica_key_arn=replica_key_arn,
             policy=policy,
         )
         self.alerts = AlertTopics(

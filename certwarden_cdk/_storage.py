@@ -147,8 +147,12 @@ REPLICATION_RULES: tuple[str, ...] = (
 
 
 def acknowledge_rules(scope: Construct, rules: Sequence[str], reason: str) -> None:
+    """Acknowledge ``rules`` on the L1 resource of ``scope`` (the ``AWS::S3::Bucket`` of an
+    ``s3.Bucket``), not on its siblings such as the bucket policy, which the rules never
+    examine."""
+    target = scope.node.default_child or scope
     for rule in rules:
-        acknowledge(scope, rule, reason)
+        acknowledge(target, rule, reason)
 
 
 def secure_bucket_props(policy: CompliancePolicy) -> dict[str, Any]:
