@@ -23,6 +23,8 @@ for path in (REPO_ROOT, REPO_ROOT / "lambda_src"):
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["tests.ci_plugin"]
+
 
 @pytest.fixture(scope="session")
 def synthesized_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
