@@ -104,10 +104,10 @@ def days_to_expiry(record: CertificateRecord, now: dt.datetime) -> float | None:
 
 
 def needs_detail(record: CertificateRecord, policy: CompliancePolicy, now: dt.datetime) -> bool:
-    """True when the decision needs DescribeCertificate (renewal summary, DNS records)."""
-    if record.type == "IMPORTED":
-        return False
-    if record.status == "PENDING_VALIDATION":
+    """True when the decision or its alert needs DescribeCertificate: the renewal summary and
+    DNS records of managed certificates, and for an imported certificate that must be replaced,
+    its issuer (the CA to go back to; ListCertificates does not return it)."""
+    if record.status == "PENDING_VALIDATION" and record.type != "IMPORTED":
         return True
     days = days_to_expiry(record, now)
     return record.status == "ISSUED" and days is not None and policy.in_renewal_window(days)

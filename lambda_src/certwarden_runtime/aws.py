@@ -20,8 +20,16 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
 #: Adaptive mode adds client-side rate limiting on top of exponential back-off, which is what
-#: a job that walks a whole fleet against per-second quotas wants.
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+#: a job that walks a whole fleet against per-second quotas wants. Connect and read timeouts
+#: are bounded (botocore's default is 60 s each) so one stalled call cannot eat the run's
+#: closing reserve (``JobSettings.reserve_seconds``).
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 15
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 10},
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+)
 
 
 @dataclass

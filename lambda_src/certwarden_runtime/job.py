@@ -49,8 +49,10 @@ class JobSettings:
     take_actions: bool = True
     #: Publish alerts and keep the tier-crossing state.
     send_alerts: bool = True
-    #: Stop taking on certificates when fewer seconds than this remain.
-    reserve_seconds: float = 30.0
+    #: Stop taking on certificates when fewer seconds than this remain. It must cover the
+    #: closing writes (reports, alert state, SNS, audit: about eight calls, each bounded by the
+    #: clients' connect/read timeouts in ``aws.RETRY_CONFIG``) with room to spare.
+    reserve_seconds: float = 60.0
 
     @property
     def topics(self) -> dict[Severity, str]:
@@ -107,6 +109,9 @@ class JobResult:
     alert_errors: dict[str, str] = field(default_factory=dict)
     complete: bool = True
     skipped: int = 0
+    #: Alerting was left to the next run for lack of time (the state was not advanced, so
+    #: nothing is lost: the next run sends what this one would have).
+    alerts_deferred: bool = False
     report_location: str = ""
     metric_values: dict[str, float] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -134,6 +139,7 @@ class JobResult:
             "renewals_started": self.renewals_started,
             "renewals_failed": self.renewals_failed,
             "alerts_sent": len(self.alerts),
+            "alerts_deferred": self.alerts_deferred,
             "alert_errors": self.alert_errors,
             "certificate_errors": len(self.errors),
             "report": self.report_location,
@@ -221,8 +227,12 @@ def run_job(
     write = _report_writer(clients, settings, now, run_id, local_output)
     result.report_location = write(reports.render(result.rows, meta))
 
-    # 4. alerts: only newly crossed tiers/actions; state stored after delivery
-    if settings.send_alerts:
+    # 4. alerts: only newly crossed tiers/actions; state stored after delivery. Without time
+    #    for them, leave them to the next run rather than be killed between SNS and the state.
+    if settings.send_alerts and out_of_time():
+        result.complete = False
+        result.alerts_deferred = True
+    elif settings.send_alerts:
         if state_store is None and settings.reports_bucket and clients.s3 is not None:
             state_store = alert_state.S3StateStore(
                 clients.s3,

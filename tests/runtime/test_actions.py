@@ -143,7 +143,8 @@ def test_needs_detail_only_where_the_decision_depends_on_it() -> None:
     assert not needs_detail(rec(200), DEFAULT_POLICY, NOW)
     assert needs_detail(rec(59), DEFAULT_POLICY, NOW)
     assert needs_detail(rec(59, type="PRIVATE"), DEFAULT_POLICY, NOW)
-    assert not needs_detail(rec(10, type="IMPORTED"), DEFAULT_POLICY, NOW)
+    assert needs_detail(rec(10, type="IMPORTED"), DEFAULT_POLICY, NOW)  # for its issuer
+    assert not needs_detail(rec(200, type="IMPORTED"), DEFAULT_POLICY, NOW)
     assert needs_detail(rec(None, status="PENDING_VALIDATION"), DEFAULT_POLICY, NOW)
     assert not needs_detail(rec(-1, status="EXPIRED"), DEFAULT_POLICY, NOW)
 
@@ -154,7 +155,10 @@ def test_policy_findings() -> None:
     long_lived.not_before = NOW - dt.timedelta(days=400)
     short = rec(20)
     short.not_before = NOW - dt.timedelta(days=10)
-    codes = lambda r: [f.code for f in policy_findings(r, DEFAULT_POLICY)]  # noqa: E731
+
+    def codes(r: CertificateRecord) -> list[str]:
+        return [f.code for f in policy_findings(r, DEFAULT_POLICY)]
+
     assert codes(weak) == ["KEY_ALGORITHM_BELOW_POLICY", "MISSING_TAGS"]
     assert "Environment" in str(policy_findings(weak, DEFAULT_POLICY)[1])
     assert codes(long_lived) == ["VALIDITY_ABOVE_MAXIMUM"]

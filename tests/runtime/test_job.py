@@ -8,6 +8,7 @@ from typing import Any
 from certwarden_runtime import contract
 from certwarden_runtime.actions import Action
 from certwarden_runtime.job import run_job
+from certwarden_runtime.policy import DEFAULT_POLICY
 from demo import moto_acm
 
 from .conftest import BUCKET, AwsFixture, CallCounter, fail_when, target_is
@@ -98,8 +99,9 @@ def test_every_action_type_end_to_end(aws: AwsFixture) -> None:
     # RenewCertificate for the eligible private certificate only
     assert [arns[Action.RENEW]] == moto_acm.RENEWALS
     assert result.renewals_started == 1
-    # detail only where needed: the four managed ones inside the window
-    assert counter.calls["DescribeCertificate"] == 5
+    # detail only where needed: the managed ones inside the window or pending validation,
+    # and the imported one to replace (for its issuer)
+    assert counter.calls["DescribeCertificate"] == 6
     assert "ListTagsForCertificate" not in counter.calls
     # one alert message per severity; each certificate listed once
     warning = aws.messages(aws.warning_topic)
@@ -237,6 +239,36 @@ def test_time_budget_stops_cleanly_and_reports_incomplete(aws: AwsFixture) -> No
     assert meta["complete"] is False
 
 
+def test_no_time_left_for_alerts_defers_them_to_the_next_run(aws: AwsFixture) -> None:
+    arn = aws.cert("late.example.org", days_left=20)
+    # plenty of time for discovery and the certificate, none once the reports are written
+    clock = iter([100.0, 100.0] + [1.0] * 50)
+    first = run_job(aws.clients(), aws.settings(), remaining_seconds=lambda: next(clock))
+    assert first.alerts_deferred
+    assert not first.complete
+    assert first.alerts == []
+    assert aws.messages(aws.warning_topic) == []
+    assert first.summary()["alerts_deferred"] is True
+    assert first.report_location  # the reports were still written
+    second = run_job(aws.clients(), aws.settings())
+    assert not second.alerts_deferred
+    assert [a.arn for a in second.alerts] == [arn]
+
+
+def test_clients_bound_connect_and_read_time() -> None:
+    """botocore waits 60 s per connect and per read by default: one stalled call would outlast
+    the run's closing reserve."""
+    from certwarden_runtime.aws import make_clients
+    from certwarden_runtime.job import JobSettings
+
+    clients = make_clients(["us-east-1"])
+    reserve = JobSettings(environment="t", policy=DEFAULT_POLICY, regions=("us-east-1",))
+    for client in (clients.regions[0].acm, clients.regions[0].tagging, clients.s3, clients.sns):
+        assert client is not None
+        config = client.meta.config
+        assert config.connect_timeout + config.read_timeout < reserve.reserve_seconds
+
+
 def test_undelivered_alerts_are_retried_next_run(aws: AwsFixture) -> None:
     arn = aws.cert("x.example.org", days_left=20)
     settings = aws.settings(warning_topic_arn=aws.warning_topic.replace("warning", "missing"))
@@ -254,3 +286,14 @@ def test_dry_run_takes_no_action_and_sends_nothing(aws: AwsFixture) -> None:
     assert moto_acm.RENEWALS == []
     assert result.alerts == []
     assert aws.messages(aws.warning_topic) == []
+
+
+def test_imported_certificate_to_replace_reports_its_issuer(aws: AwsFixture) -> None:
+    """ListCertificates has no issuer; the replace action needs to say which CA to go back to."""
+    due = aws.cert("replace-me.example.org", days_left=20)
+    later = aws.cert("later.example.org", days_left=200)
+    result = run_job(aws.clients(), aws.settings())
+    rows = {row["certificate_arn"]: row for row in result.rows}
+    assert rows[due]["action"] == Action.REPLACE.value
+    assert rows[due]["issuer"]  # from DescribeCertificate
+    assert rows[later]["issuer"] == ""  # not described: nothing depends on it yet
