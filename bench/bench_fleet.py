@@ -29,7 +29,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 REPO = Path(__file__).resolve().parent.parent
 for extra in (REPO, REPO / "lambda_src"):
@@ -43,6 +43,9 @@ from certwarden_runtime.aws import Clients, make_clients  # noqa: E402
 from certwarden_runtime.job import JobSettings, run_job  # noqa: E402
 from certwarden_runtime.policy import ACM_KEY_ALGORITHMS, DEFAULT_POLICY  # noqa: E402
 from demo import moto_acm  # noqa: E402
+
+if TYPE_CHECKING:
+    from mypy_boto3_acm.literals import KeyAlgorithmType
 
 REGION = "us-east-1"
 BUCKET = "certwarden-bench-reports"
@@ -111,7 +114,7 @@ def naive(clients: Clients) -> Counter[str]:
     acm = clients.regions[0].acm
     counter = Counting().attach(acm)
     pages = acm.get_paginator("list_certificates").paginate(
-        Includes={"keyTypes": list(ACM_KEY_ALGORITHMS)},  # type: ignore[typeddict-item]
+        Includes={"keyTypes": cast("list[KeyAlgorithmType]", list(ACM_KEY_ALGORITHMS))},
         PaginationConfig={"PageSize": 1000},
     )
     for page in pages:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
@@ -85,13 +86,13 @@ def install() -> None:
     if _INSTALLED:
         return
     acm_models.CertBundle.describe = _describe  # type: ignore[method-assign]
-    acm_responses.AWSCertificateManagerResponse.list_certificates = _list_certificates  # type: ignore[method-assign,assignment]
+    acm_responses.AWSCertificateManagerResponse.list_certificates = _list_certificates  # type: ignore[method-assign]
     acm_responses.AWSCertificateManagerResponse.renew_certificate = _renew_certificate  # type: ignore[attr-defined]
     _INSTALLED = True
 
 
 # -- certificate material -------------------------------------------------------------------
-_CURVES = {
+_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
     "EC_prime256v1": ec.SECP256R1,
     "EC_secp384r1": ec.SECP384R1,
     "EC_secp521r1": ec.SECP521R1,

@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,9 +172,12 @@ class Context:
         return int((self.deadline - time.monotonic()) * 1000)
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[object, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
+
+    def line(r: tuple[object, ...]) -> str:
+        return "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))
+
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
 
 
@@ -279,7 +283,8 @@ def _demo(args: argparse.Namespace, out: Path, endpoint: str) -> int:
         label = item[0]
         return -1.0 if label == "expired" else float(label.split()[1])
 
-    print(table(sorted(tiers.items(), key=most_urgent_first), ("tier", "certificates")))
+    tier_rows = sorted(tiers.items(), key=most_urgent_first)
+    print(table(tier_rows, ("tier", "certificates")))
     print()
     print(table(sorted(findings.items()), ("policy finding", "certificates")))
     print()

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from moto import mock_aws
 from moto.sns.models import sns_backends
 
@@ -124,9 +125,15 @@ class CallCounter:
         return self
 
 
+#: A botocore ``before-send`` handler: a returned response short-circuits the request, None lets
+#: it through. The return is ``Any`` because botocore-stubs types every handler passed to
+#: ``register`` as ``Callable[..., None]``, which rejects ``Callable[..., AWSResponse | None]``.
+BeforeSendHook = Callable[..., Any]
+
+
 def fail_when(
     predicate: Callable[[Any], bool], code: str, status: int = 400, times: int | None = None
-) -> Callable[..., AWSResponse | None]:
+) -> BeforeSendHook:
     """A ``before-send`` hook answering matching requests with an AWS error (then passing)."""
     remaining = [times]
 
@@ -139,7 +146,10 @@ def fail_when(
             remaining[0] -= 1
         body = (f'{{"__type":"{code}","message":"injected by the test"}}').encode()
         return AWSResponse(
-            request.url, status, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body)
+            request.url,
+            status,
+            HTTPHeaders.from_dict({"Content-Type": "application/x-amz-json-1.1"}),
+            _Raw(body),
         )
 
     return hook
@@ -158,7 +168,8 @@ class _Raw:
 
 def target_is(operation: str) -> Callable[[Any], bool]:
     def match(request: Any) -> bool:
-        return request.headers.get("X-Amz-Target", b"").decode().endswith("." + operation)
+        target: bytes = request.headers.get("X-Amz-Target", b"")
+        return target.decode().endswith("." + operation)
 
     return match
 

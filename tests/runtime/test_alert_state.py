@@ -18,9 +18,11 @@ from .test_actions import NOW, rec
 DAY = dt.timedelta(days=1)
 
 
-def run(state: alert_state.State, days_left: float, lifetime: float = 200, **kw: object):  # type: ignore[no-untyped-def]
+def run(
+    state: alert_state.State, days_left: float, lifetime: float = 200, **kw: object
+) -> tuple[list[alert_state.Alert], alert_state.State]:
     """One run on the day the certificate (NotAfter fixed by ``lifetime``) has ``days_left``."""
-    record = rec(lifetime, **kw)  # type: ignore[arg-type]
+    record = rec(lifetime, **kw)
     now = NOW + dt.timedelta(days=lifetime - days_left)
     return compute_alerts(state, [assess(record, DEFAULT_POLICY, now)], keep_unseen=False)
 
