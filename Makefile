@@ -63,7 +63,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy --strict lambda_src/certwarden_runtime certwarden_cdk certwarden_k8s cdk_app app.py
+	$(VENV)/bin/mypy --strict lambda_src/certwarden_runtime certwarden_cdk certwarden_k8s cdk_app app.py demo bench tests
 
 # Coverage of every package is reported; the runtime (what runs in the Lambda) must keep 90 %.
 COV_PACKAGES := certwarden_runtime certwarden_cdk certwarden_k8s cdk_app

@@ -87,12 +87,18 @@ def findings_from_report(outdir: str) -> list[str]:
     return lines
 
 
+def is_validation_failure(error: RuntimeError) -> bool:
+    """A policy-validation plugin (cdk-nag, CertWarden's rules) failed the synth. jsii reports
+    it as ``ValidationFailed: ...``; the longer form reads ``Validation failed``."""
+    return any(marker in str(error) for marker in ("ValidationFailed", "Validation failed"))
+
+
 def synth(app: cdk.App) -> cdk.cx_api.CloudAssembly:
     """Synthesize; turn a failed compliance validation into a SynthError listing findings."""
     try:
         return app.synth()
     except RuntimeError as error:
-        if "Validation failed" not in str(error):
+        if not is_validation_failure(error):
             raise
         findings = findings_from_report(app.outdir)
         raise SynthError(

@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from cdk_app.main import is_validation_failure
 from certwarden_cdk.compliance import apply_compliance_checks
 
 
@@ -25,7 +26,7 @@ def nag_findings(app: cdk.App) -> list[str]:
     try:
         app.synth()
     except RuntimeError as error:
-        if "Validation failed" not in str(error):
+        if not is_validation_failure(error):
             raise
     report_file = Path(app.outdir) / "validation-report.json"
     if not report_file.exists():

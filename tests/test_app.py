@@ -281,3 +281,24 @@ def test_bucket_acknowledgements_sit_on_the_bucket_only(synthesized_assembly: Pa
             else:
                 assert bucket_rules == [], (logical_id, resource["Type"], bucket_rules)
     assert buckets > 0
+
+
+def test_a_compliance_failure_ends_synth_with_the_findings_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """jsii words a failed validation ``ValidationFailed: ...``; it must still be recognised."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_certificatemanager as acm
+
+    from cdk_app.main import SynthError, synth
+    from certwarden_cdk.compliance import apply_compliance_checks
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "UserStack")
+    acm.CfnCertificate(
+        stack, "Weak", domain_name="example.org", key_algorithm="RSA_1024", validation_method="DNS"
+    )
+    apply_compliance_checks(app)
+    with pytest.raises(SynthError) as caught:
+        synth(app)
+    assert "CertWarden-ACM1 at UserStack/Weak" in str(caught.value)

@@ -4,6 +4,7 @@ registration (``apply_compliance_checks``) with a non-compliant and a compliant 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from certwarden_cdk.compliance.rules.days_to_expiry_alarm import check_days_to_e
 from certwarden_cdk.compliance.rules.pca_algorithms import check_pca_algorithms
 from certwarden_cdk.compliance.rules.pca_crl import check_pca_crl
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
-from tests.nag_helpers import new_app
+from tests.nag_helpers import nag_findings, new_app
 
 CERT = "AWS::CertificateManager::Certificate"
 ALARM = "AWS::CloudWatch::Alarm"
@@ -347,3 +348,77 @@ def test_validate_scope_without_synth_renders_properties() -> None:
     report = CertWardenChecks().validate_scope(app)
     assert not report.success
     assert [v.rule_name for v in report.violations] == ["CertWarden-ACM1"]
+
+
+# -- one small stack per rule: the misconfiguration it claims to catch, and the compliant twin -
+def _weak_key(stack: cdk.Stack, id: str) -> None:
+    acm.CfnCertificate(
+        stack, id, domain_name="example.org", key_algorithm="RSA_1024", validation_method="DNS"
+    )
+
+
+def _good_key(stack: cdk.Stack, id: str) -> None:
+    acm.CfnCertificate(
+        stack, id, domain_name="example.org", key_algorithm="EC_prime256v1", validation_method="DNS"
+    )
+
+
+def _email_validation(stack: cdk.Stack, id: str) -> None:
+    acm.CfnCertificate(stack, id, domain_name="example.org", validation_method="EMAIL")
+
+
+def _hourly_alarm(stack: cdk.Stack, id: str) -> None:
+    _alarm(stack, id, cdk.Duration.hours(1))
+
+
+def _daily_alarm(stack: cdk.Stack, id: str) -> None:
+    _alarm(stack, id, cdk.Duration.days(1))
+
+
+def _public_read_crl(stack: cdk.Stack, id: str) -> None:
+    crl = acmpca.CfnCertificateAuthority.CrlConfigurationProperty(
+        enabled=True,
+        expiration_in_days=7,
+        s3_bucket_name="crl-bucket-example",
+        s3_object_acl="PUBLIC_READ",
+    )
+    _ca(
+        stack,
+        id,
+        revocation_configuration=acmpca.CfnCertificateAuthority.RevocationConfigurationProperty(
+            crl_configuration=crl
+        ),
+    )
+
+
+def _good_ca(stack: cdk.Stack, id: str) -> None:
+    _ca(stack, id)
+
+
+def _weak_signing(stack: cdk.Stack, id: str) -> None:
+    _ca(stack, id, signing_algorithm="SHA256WITHECDSA")
+
+
+@pytest.mark.parametrize(
+    ("rule", "misconfigured", "compliant", "resource_path"),
+    [
+        ("CertWarden-ACM1", _weak_key, _good_key, "Subject"),
+        ("CertWarden-ACM2", _email_validation, _good_key, "Subject"),
+        ("CertWarden-CW1", _hourly_alarm, _daily_alarm, "Subject/Resource"),
+        ("CertWarden-PCA1", _public_read_crl, _good_ca, "Subject"),
+        ("CertWarden-PCA2", _weak_signing, _good_ca, "Subject"),
+    ],
+)
+def test_each_rule_on_its_own_small_stack(
+    rule: str,
+    misconfigured: Callable[[cdk.Stack, str], None],
+    compliant: Callable[[cdk.Stack, str], None],
+    resource_path: str,
+) -> None:
+    def findings(build: Callable[[cdk.Stack, str], None]) -> list[str]:
+        app = new_app()
+        build(cdk.Stack(app, "Rule"), "Subject")
+        return [f for f in nag_findings(app) if f.startswith(f"{PACK_NAME}-")]
+
+    assert findings(misconfigured) == [f"{rule} at Rule/{resource_path}"]
+    assert findings(compliant) == []
