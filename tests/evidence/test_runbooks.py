@@ -26,7 +26,8 @@ def _commands(path: Path) -> list[str]:
     text = path.read_text().replace("\\\n", " ")
     found = re.findall(r"^\s*(certwarden [^\n#]+)", text, flags=re.M)
     found += re.findall(r"`(certwarden [^`]+)`", text)
-    return [c.strip() for c in found]
+    # the command itself, without what the shell does with its output
+    return [re.split(r"\s(?:>|>>|2>|\||&&|;)\s", c)[0].strip() for c in found]
 
 
 def test_every_runbook_exists() -> None:
@@ -34,7 +35,11 @@ def test_every_runbook_exists() -> None:
     assert set(REQUIRED) <= names
 
 
-@pytest.mark.parametrize("path", [*RUNBOOKS, DOCS / "ci.md"], ids=lambda p: p.name)
+README = DOCS.parent / "README.md"
+OTHER_DOCS = [DOCS / "ci.md", DOCS / "operations.md", DOCS / "scanner.md", README]
+
+
+@pytest.mark.parametrize("path", [*RUNBOOKS, *OTHER_DOCS], ids=lambda p: p.name)
 def test_certwarden_commands_parse(path: Path) -> None:
     parser = build_parser()
     commands = _commands(path)
@@ -55,3 +60,16 @@ def test_runbooks_name_the_cli_and_make_targets() -> None:
         assert _commands(DOCS / "runbooks" / name), f"{name} names no certwarden command"
         for target in re.findall(r"\bmake ([a-z][a-z0-9-]*)", text):
             assert target in targets, f"{name} names `make {target}`, which does not exist"
+
+
+def test_readme_construct_example_synthesizes_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's "Using the constructs in your own app" example, run as written."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = next(b for b in blocks if "apply_compliance_checks(app)" in b and "app.synth()" in b)
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))
+    exec(compile(example, "README.md", "exec"), {"__name__": "readme_example"})
+    templates = list(tmp_path.glob("*.template.json"))
+    assert len(templates) == 1
+    assert "AWS::CertificateManager::Certificate" in templates[0].read_text()
