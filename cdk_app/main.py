@@ -68,23 +68,25 @@ def build_app(
     return app, environments
 
 
-def findings_from_report(outdir: str) -> list[str]:
-    """Readable lines for every unacknowledged error in the assembly's validation report."""
+def violations_from_report(outdir: str) -> list[tuple[str, str, str]]:
+    """``(rule, construct path, description)`` of every unacknowledged error in the assembly's
+    validation report (cdk-nag and CertWarden's rules write it on a failed synth)."""
     report_path = Path(outdir) / "validation-report.json"
     if not report_path.exists():
         return []
     report: dict[str, Any] = json.loads(report_path.read_text())
-    lines = []
-    for plugin in report.get("pluginReports", []):
-        for violation in plugin.get("violations", []):
-            if violation.get("severity") != "error":
-                continue
-            for construct in violation.get("violatingConstructs", []):
-                lines.append(
-                    f"  {violation['ruleName']} at {construct['constructPath']}: "
-                    f"{violation.get('description', '')}"
-                )
-    return lines
+    return [
+        (violation["ruleName"], construct["constructPath"], violation.get("description", ""))
+        for plugin in report.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+        if violation.get("severity") == "error"
+        for construct in violation.get("violatingConstructs", [])
+    ]
+
+
+def findings_from_report(outdir: str) -> list[str]:
+    """Readable lines for every unacknowledged error in the assembly's validation report."""
+    return [f"  {rule} at {path}: {text}" for rule, path, text in violations_from_report(outdir)]
 
 
 def is_validation_failure(error: RuntimeError) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from cdk_app.main import is_validation_failure
+from cdk_app.main import is_validation_failure, violations_from_report
 from certwarden_cdk.compliance import apply_compliance_checks
 
 
@@ -28,18 +28,7 @@ def nag_findings(app: cdk.App) -> list[str]:
     except RuntimeError as error:
         if not is_validation_failure(error):
             raise
-    report_file = Path(app.outdir) / "validation-report.json"
-    if not report_file.exists():
-        return []
-    report: dict[str, Any] = json.loads(report_file.read_text())
-    findings = []
-    for plugin in report.get("pluginReports", []):
-        for violation in plugin.get("violations", []):
-            if violation.get("severity") != "error":
-                continue
-            for construct in violation.get("violatingConstructs", []):
-                findings.append(f"{violation['ruleName']} at {construct['constructPath']}")
-    return sorted(findings)
+    return sorted(f"{rule} at {path}" for rule, path, _ in violations_from_report(app.outdir))
 
 
 def template_of(app: cdk.App, stack: cdk.Stack) -> dict[str, Any]:

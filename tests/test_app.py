@@ -106,6 +106,20 @@ def test_account_singleton_and_private_ca_follow_config(synthesized_assembly: Pa
     assert count("CertWarden-production", "AWS::ACMPCA::CertificateAuthority") == 2
 
 
+def _run_app(outdir: Path, context: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``app.py`` as the CDK CLI runs it: output folder and context through the environment."""
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(context)}
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 def _bad_config(tmp_path: Path, **changes: Any) -> Path:
     raw = yaml.safe_load((REPO_ROOT / "config" / "environments.yaml").read_text())
     raw["environments"]["staging"].update(changes)
@@ -118,20 +132,7 @@ def test_misconfigured_environment_fails_the_entry_point_with_one_clear_message(
     tmp_path: Path,
 ) -> None:
     config = _bad_config(tmp_path, key_algorithm="RSA_1024")
-    env = {
-        **os.environ,
-        "CDK_OUTDIR": str(tmp_path / "out"),
-        "CDK_CONTEXT_JSON": json.dumps({"certwarden:config": str(config)}),
-    }
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = _run_app(tmp_path / "out", {"certwarden:config": str(config)})
     assert result.returncode == 1
     assert "environment 'staging': field 'key_algorithm': RSA_1024 is below" in result.stderr
     assert "Traceback" not in result.stderr
@@ -208,16 +209,7 @@ def test_kubernetes_roles_are_named_as_the_manifests_expect(synthesized_assembly
 
 def test_main_command_writes_evidence_next_to_the_templates(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    env = {**os.environ, "CDK_OUTDIR": str(out), "CDK_CONTEXT_JSON": json.dumps({"env": "staging"})}
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = _run_app(out, {"env": "staging"})
     assert result.returncode == 0, result.stderr
     evidence = out / "evidence"
     matrix = json.loads((evidence / "staging-controls-matrix.json").read_text())
