@@ -20,6 +20,7 @@ from tests.scanner.lab import (
     NginxSite,
     Pki,
     PythonTlsServer,
+    TarpitServer,
     TlsliteServer,
     refused_port,
 )
@@ -120,6 +121,20 @@ def build_lab(directory: Path) -> Lab:
         )
         lab.servers.append(server)
         lab.add(name, server.port, {rule}, sni=f"legacy.{DOMAIN}")
+    # EC key below 256 bits: OpenSSL 3 (Python ssl, nginx) and sslyze's modern OpenSSL 1.1.1
+    # client agree on no ECDSA suite with a P-224 certificate; sslyze's legacy OpenSSL 1.0.2
+    # client does, on TLS 1.0/1.1 only - so tlslite-ng serves it on TLS 1.0.
+    ec224 = pki.leaf(f"ec-224.{DOMAIN}", key="ec224")
+    ec224_server = TlsliteServer(
+        ec224,
+        [pki.intermediate],
+        cipher_names=["aes128"],
+        min_version=(3, 1),
+        max_version=(3, 1),
+        key_exchange=["ecdhe_ecdsa"],
+    )
+    lab.servers.append(ec224_server)
+    lab.add("ec-224", ec224_server.port, {"cert-key-too-small"})
     legacy_sites = {
         "tls10": ("TLSv1", "protocol-tlsv1", ssl.TLSVersion.TLSv1),
         "tls11": ("TLSv1.1", "protocol-tlsv1.1", ssl.TLSVersion.TLSv1_1),
@@ -185,10 +200,19 @@ def build_lab(directory: Path) -> Lab:
         ("hang", "endpoint-timeout"),
         ("garbage", "endpoint-not-tls"),
         ("close", "endpoint-handshake-failure"),
+        ("stall", "endpoint-timeout"),
     ):
         hostile = HostileServer(mode)
         lab.servers.append(hostile)
         lab.add(f"hostile-{mode}", hostile.port, {rule})
+    cert_file, key_file = pki.write(
+        "tarpit", pki.leaf(f"hostile-tarpit.{DOMAIN}"), [pki.intermediate]
+    )
+    # Three real handshakes: the pre-flight, then sslyze's connectivity test (TLS 1.3, then its
+    # ECDH probe); every connection of the scan proper stalls.
+    tarpit = TarpitServer(cert_file, key_file, answered=3)
+    lab.servers.append(tarpit)
+    lab.add("hostile-tarpit", tarpit.port, {"endpoint-timeout"})
     lab.add("refused", refused_port(), {"endpoint-refused"})
     return lab
 

@@ -4,9 +4,13 @@
 - :class:`PythonTlsServer` - Python's ``ssl`` (system OpenSSL 3): modern servers, TLS 1.0/1.1,
   NULL and anonymous suites (at ``@SECLEVEL=0``).
 - :class:`TlsliteServer` - tlslite-ng (pure Python TLS) for what the system OpenSSL no longer
-  has at all: SSL 3.0, RC4 and 3DES suites.
+  has at all: SSL 3.0, RC4 and 3DES suites; and a P-224 ECDSA certificate on TLS 1.0 (the only
+  way sslyze's legacy OpenSSL 1.0.2 client completes a handshake with one).
 - :class:`NginxLab` - Debian's nginx with its own config for the legacy TLS 1.0/1.1 servers.
-- :class:`HostileServer` - accepts and never answers; sends garbage; closes at once.
+- :class:`HostileServer` - accepts and never answers; sends garbage; closes at once; answers
+  the ClientHello with the start of a ServerHello and then stalls.
+- :class:`TarpitServer` - completes real TLS handshakes for the first connections, then
+  accepts every later one and never answers (a rate-limiting middlebox).
 
 Every server listens on 127.0.0.1 only and is stopped by the fixtures.
 """
@@ -275,6 +279,7 @@ class TlsliteServer(_Listener):
         cipher_names: Sequence[str],
         min_version: tuple[int, int],
         max_version: tuple[int, int],
+        key_exchange: Sequence[str] = ("rsa", "ecdhe_rsa"),
     ) -> None:
         from tlslite import (  # type: ignore[import-untyped]
             X509,
@@ -294,7 +299,7 @@ class TlsliteServer(_Listener):
         settings.cipherNames = list(cipher_names)
         settings.minVersion = min_version
         settings.maxVersion = max_version
-        settings.keyExchangeNames = ["rsa", "ecdhe_rsa"]
+        settings.keyExchangeNames = list(key_exchange)
         self.settings = settings.validate()
         super().__init__()
 
@@ -308,9 +313,14 @@ class TlsliteServer(_Listener):
         connection.close()
 
 
+#: The first bytes of a TLS 1.2 handshake record holding a ServerHello - and nothing more.
+SERVER_HELLO_START = bytes.fromhex("160303004a020000460303")
+
+
 class HostileServer(_Listener):
     """``hang``: accept and never answer; ``garbage``: answer with non-TLS bytes;
-    ``close``: close at once."""
+    ``close``: close at once; ``stall``: answer the ClientHello with the start of a ServerHello
+    (so it looks like TLS), then never send the rest."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -324,6 +334,31 @@ class HostileServer(_Listener):
             conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
         elif self.mode == "close":
             conn.close()
+        elif self.mode == "stall":
+            conn.recv(4096)
+            conn.sendall(SERVER_HELLO_START)
+            self._held.append(conn)
+
+
+class TarpitServer(PythonTlsServer):
+    """Real TLS for the first ``answered`` connections (the pre-flight and sslyze's
+    connectivity test get through), then every later connection is accepted and never answered:
+    the server completed handshakes, then stalls."""
+
+    def __init__(self, cert_file: Path, key_file: Path, *, answered: int) -> None:
+        self.answered = answered
+        self.connections = 0
+        self._count_lock = threading.Lock()
+        super().__init__(cert_file, key_file)
+
+    def handle(self, conn: socket.socket) -> None:
+        with self._count_lock:
+            self.connections += 1
+            number = self.connections
+        if number > self.answered:
+            self._held.append(conn)
+            return
+        super().handle(conn)
 
 
 def refused_port() -> int:

@@ -4,6 +4,7 @@ the Lambda's publishing (moto), the CLI's exit codes."""
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from moto import mock_aws
 from certwarden_runtime.cli import main
 from certwarden_runtime.policy import DEFAULT_POLICY
 from certwarden_runtime.scanner import contract
+from certwarden_runtime.scanner.engine import _StallWatch, _WatchedSocket, install_stall_hook
 from certwarden_runtime.scanner.evaluate import (
     Observation,
     evaluate,
@@ -282,3 +284,53 @@ def test_cli_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["scan", "--targets", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert main(["scan", "127.0.0.1:1", "--timeout", "0"]) == 2
+
+
+# -- stall watch ----------------------------------------------------------------------------------
+def test_stall_hook_wraps_sslyzes_socket_factory() -> None:
+    """Pinned: an sslyze upgrade that renames its socket factory fails here, not silently."""
+    from sslyze.connection_helpers import tls_connection
+
+    assert install_stall_hook()
+    assert install_stall_hook()  # idempotent: wrapped once
+    assert getattr(tls_connection._open_socket, "certwarden_stall_hook", False)
+
+
+def _watched_pair(watch: _StallWatch) -> tuple[_WatchedSocket, socket.socket]:
+    ours, theirs = socket.socketpair()
+    watched = _WatchedSocket(ours.family, ours.type, ours.proto, ours.detach())
+    watched.settimeout(0.05)
+    watched.watches = (watch,)
+    watch.add(watched)
+    return watched, theirs
+
+
+@pytest.mark.parametrize(
+    ("hello", "counts"),
+    [
+        (b"\x16\x03\x01\x00\xf8\x01", True),  # TLS record: silence is a stall
+        (b"\x80\x2e\x01\x00\x02", False),  # SSL 2.0 hello: servers wait for the "rest"
+    ],
+)
+def test_stall_watch_counts_silence_after_a_tls_hello(hello: bytes, counts: bool) -> None:
+    watch = _StallWatch(limit=1)
+    watched, theirs = _watched_pair(watch)
+    with theirs, watched:
+        watched.send(hello)
+        with pytest.raises(TimeoutError):
+            watched.recv(5)
+    assert watch.stalled.is_set() is counts
+    assert bool(watch.stalls) is counts
+
+
+def test_stopped_watch_shuts_open_sockets_and_refuses_new_ones() -> None:
+    watch = _StallWatch(limit=2)
+    watched, theirs = _watched_pair(watch)
+    with theirs, watched:
+        watched.settimeout(5)
+        watch.record_stall("one")
+        assert not watch.stalled.is_set()  # one stall is tolerated
+        watch.stop()
+        assert watched.recv(5) == b""  # shut down: the blocked reader returns at once
+        with socket.socket() as extra, pytest.raises(TimeoutError):
+            watch.add(extra)

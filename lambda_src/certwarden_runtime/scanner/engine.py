@@ -8,7 +8,9 @@ can no longer speak. Its results are turned into an :class:`Observation` and jud
 
 from __future__ import annotations
 
+import contextlib
 import math
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -41,8 +43,191 @@ _ERROR_KINDS: dict[str, str] = {
 }
 #: Connections sslyze opens at once to one server.
 CONNECTIONS_PER_SERVER = 5
-#: A whole endpoint scan may take at most this many timeouts before it is abandoned.
+#: Backstop for a server that answers every step just inside the timeout ("slow drip"): the
+#: sslyze stage of one endpoint may take at most ``max(BUDGET_FLOOR_SECONDS, BUDGET_TIMEOUTS x
+#: timeout)``. A server that *stalls* is stopped long before by the stall watch below.
 BUDGET_TIMEOUTS = 6
+BUDGET_FLOOR_SECONDS = 30.0
+#: How often the engine checks a running endpoint scan for a stall.
+_POLL_SECONDS = 0.1
+
+
+#: Stalls an endpoint may cause before its scan is abandoned (see :class:`_StallWatch`).
+STALL_LIMIT = 2
+
+
+class _StallWatch:
+    """The sockets sslyze opens to one endpoint, and how many of them stalled.
+
+    A stall is a socket operation (connect, send, receive) that waited the whole network
+    timeout. sslyze counts a stalled handshake as "suite rejected" and goes on with the next
+    of its hundreds of handshakes, each waiting the timeout again: a server that answers the
+    pre-flight and then stalls would cost minutes, and its report would be quietly wrong. Here
+    one stall is tolerated (one slow answer, or a server that ignores one kind of ClientHello
+    (sslyze's note: CloudFront and TLS 1.3)); the :data:`STALL_LIMIT`-th ends the endpoint's
+    scan: :meth:`stop` shuts every open socket so sslyze's workers fail fast, and every later
+    connection attempt fails at once. sslyze runs its first handshakes one after another and
+    then :data:`CONNECTIONS_PER_SERVER` at once, so a server that stalls every handshake costs
+    at most ``STALL_LIMIT`` network timeouts after the pre-flight.
+    """
+
+    def __init__(self, limit: int = STALL_LIMIT) -> None:
+        self.limit = limit
+        self.stalled = threading.Event()
+        self.stalls: list[str] = []
+        self.stopped = False
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+
+    @property
+    def reason(self) -> str:
+        with self._lock:
+            return "; ".join(dict.fromkeys(self.stalls))
+
+    def record_stall(self, what: str) -> None:
+        with self._lock:
+            self.stalls.append(what)
+            reached = len(self.stalls) >= self.limit
+        if reached:
+            self.stalled.set()
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.stopped:
+                raise TimeoutError("endpoint scan abandoned")
+            self._open.add(sock)
+
+    def discard(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedSocket(socket.socket):
+    """A socket that tells its watches when an operation waits the whole timeout.
+
+    A stall after an SSL 2.0-format ClientHello does not count: a server that does not speak
+    SSL 2.0 commonly reads those bytes as the header of a long TLS record and waits for the
+    rest (tlslite-ng does); sslyze then rightly reports SSL 2.0 as not accepted.
+    """
+
+    watches: tuple[_StallWatch, ...] = ()
+    sent_sslv2_hello: bool | None = None
+
+    def _stalled(self, what: str) -> None:
+        if self.sent_sslv2_hello:
+            return
+        for watch in self.watches:
+            watch.record_stall(what)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        try:
+            return super().recv(bufsize, flags)
+        except TimeoutError:
+            self._stalled(f"no data from the server for {self.gettimeout():g} s")
+            raise
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        if self.sent_sslv2_hello is None:
+            first = bytes(data[:3])
+            # SSL 2.0 record: 2-byte length with the high bit set, then CLIENT-HELLO (1).
+            self.sent_sslv2_hello = len(first) == 3 and bool(first[0] & 0x80) and first[2] == 1
+        try:
+            return super().send(data, flags)
+        except TimeoutError:
+            self._stalled(f"the server accepted no data for {self.gettimeout():g} s")
+            raise
+
+    def close(self) -> None:
+        for watch in self.watches:
+            watch.discard(self)
+        super().close()
+
+
+#: (ip, port, server name) -> watches of the scans of that endpoint now running.
+_WATCHES: dict[tuple[str, int, str], list[_StallWatch]] = {}
+_WATCHES_LOCK = threading.Lock()
+_HOOK_LOCK = threading.Lock()
+
+
+def _watches_for(location: object) -> list[_StallWatch]:
+    key = (
+        str(getattr(location, "ip_address", "")),
+        int(getattr(location, "port", 0)),
+        str(getattr(location, "hostname", "")),
+    )
+    with _WATCHES_LOCK:
+        return list(_WATCHES.get(key, ()))
+
+
+def install_stall_hook() -> bool:
+    """Route sslyze's socket creation through the stall watch (idempotent).
+
+    sslyze opens every connection through ``sslyze.connection_helpers.tls_connection.
+    _open_socket``; the hook wraps it. Returns False when that function is missing (another
+    sslyze version): the scan then relies on the budget backstop alone; a test pins the hook.
+    """
+    with _HOOK_LOCK:  # also serialises the first import of sslyze (threads deadlock on it)
+        from sslyze.connection_helpers import tls_connection
+        from sslyze.server_setting import ServerNetworkLocation
+
+        original = getattr(tls_connection, "_open_socket", None)
+        if original is None:
+            return False
+        if getattr(original, "certwarden_stall_hook", False):
+            return True
+
+        def open_socket(
+            server_location: ServerNetworkLocation, network_timeout: int
+        ) -> socket.socket:
+            watches = _watches_for(server_location)
+            if not watches:
+                return original(server_location, network_timeout)  # type: ignore[no-any-return]
+            for watch in watches:
+                if watch.stopped:
+                    raise TimeoutError("endpoint scan abandoned after a stall")
+            try:
+                plain: socket.socket = original(server_location, network_timeout)
+            except TimeoutError:
+                for watch in watches:
+                    watch.record_stall(f"no TCP connection within {network_timeout} s")
+                raise
+            timeout = plain.gettimeout()
+            watched = _WatchedSocket(plain.family, plain.type, plain.proto, plain.detach())
+            watched.settimeout(timeout)
+            watched.watches = tuple(watches)
+            try:
+                for watch in watches:
+                    watch.add(watched)
+            except TimeoutError:
+                watched.close()
+                raise
+            return watched
+
+        open_socket.certwarden_stall_hook = True  # type: ignore[attr-defined]
+        tls_connection._open_socket = open_socket
+        return True
+
+
+def _register(key: tuple[str, int, str], watch: _StallWatch) -> None:
+    with _WATCHES_LOCK:
+        _WATCHES.setdefault(key, []).append(watch)
+
+
+def _unregister(key: tuple[str, int, str], watch: _StallWatch) -> None:
+    with _WATCHES_LOCK:
+        remaining = [w for w in _WATCHES.get(key, []) if w is not watch]
+        if remaining:
+            _WATCHES[key] = remaining
+        else:
+            _WATCHES.pop(key, None)
 
 
 def _sslyze_observation(target: Target, address: str, options: ScanOptions) -> Observation:
@@ -131,18 +316,42 @@ def observe(target: Target, options: ScanOptions) -> Observation:
         return Observation(problem=problem)
     box: dict[str, Observation] = {}
     failure: list[BaseException] = []
+    install_stall_hook()
+    watch = _StallWatch()
+    key = (address, target.port, target.server_name)
+    # Registered until sslyze's own worker ends: an abandoned scan's leftover connection
+    # attempts still see the stopped watch and fail at once instead of reaching the server.
+    _register(key, watch)
 
     def run() -> None:
         try:
             box["observation"] = _sslyze_observation(target, address, options)
         except Exception as error:  # the engine must never stop the whole scan
             failure.append(error)
+        finally:
+            _unregister(key, watch)
 
-    budget = max(30.0, options.timeout * BUDGET_TIMEOUTS)
+    budget = max(BUDGET_FLOOR_SECONDS, options.timeout * BUDGET_TIMEOUTS)
+    started = time.monotonic()
     worker = threading.Thread(target=run, name=f"scan-{target.display}", daemon=True)
     worker.start()
-    worker.join(budget)
+    while worker.is_alive() and not watch.stalled.is_set():
+        left = budget - (time.monotonic() - started)
+        if left <= 0:
+            break
+        watch.stalled.wait(min(left, _POLL_SECONDS))
+    if watch.stalled.is_set():
+        watch.stop()
+        return Observation(
+            problem=EndpointProblem(
+                "timeout",
+                f"{target.display}: answered the pre-flight ClientHello, then stalled "
+                f"{len(watch.stalls)} times ({watch.reason}); scan abandoned after "
+                f"{time.monotonic() - started:.1f} s",
+            )
+        )
     if worker.is_alive():
+        watch.stop()
         return Observation(
             problem=EndpointProblem(
                 "timeout", f"{target.display}: scan did not finish within {budget:g} s"
@@ -184,6 +393,7 @@ def scan_endpoints(
 ) -> list[EndpointResult]:
     """Scan every target (``options.concurrency`` at a time); results in target order."""
     store = trust or TrustStore.load(options.ca_bundle, use_system=options.use_system_trust)
+    install_stall_hook()
     results: list[EndpointResult | None] = [None] * len(targets)
 
     def one(index: int) -> None:
