@@ -13,7 +13,7 @@ import yaml
 from cdk_app.config import ConfigError, EnvironmentConfig, KubernetesConfig
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
 
-from . import alerts, cert_manager, certificates, issuers, istio, network
+from . import alerts, cert_manager, certificates, issuers, istio, network, privateca_issuer
 from ._common import Manifest
 
 #: File stem -> manifests; the numeric prefixes give a workable ``kubectl apply`` order.
@@ -67,6 +67,8 @@ def build_manifests(
     times = certificates.CertificateTimes.from_policy(policy)
     files: ManifestFiles = {
         "00-cert-manager": cert_manager.install(k8s),
+        # Before 20-issuers: its chart brings the AWSPCAClusterIssuer CRD.
+        "05-aws-privateca-issuer": privateca_issuer.install(k8s),
         "10-network-policies": network.all_policies(k8s),
         "20-issuers": issuers.all_issuers(env, k8s),
         "30-certificates": [certificates.certificate(c, times) for c in k8s.certificates],

@@ -7,7 +7,7 @@ from typing import Any
 
 from cdk_app.config import KubernetesConfig
 
-from . import cert_manager
+from . import cert_manager, privateca_issuer
 from ._common import Manifest, manifest
 
 API = "networking.k8s.io/v1"
@@ -60,35 +60,14 @@ def cert_manager_policies(k8s: KubernetesConfig) -> list[Manifest]:
             ns,
             podSelector={"matchLabels": instance},
             policyTypes=["Ingress"],
-            ingress=[
-                {
-                    "from": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {_NAME_LABEL: k8s.monitoring_namespace}
-                            }
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": cert_manager.METRICS_PORT}],
-                }
-            ],
+            ingress=[_from_monitoring(k8s, cert_manager.METRICS_PORT)],
         ),
         _policy(
             "allow-dns-egress",
             ns,
             podSelector={},
             policyTypes=["Egress"],
-            egress=[
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": {"matchLabels": {_NAME_LABEL: "kube-system"}},
-                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                }
-            ],
+            egress=[_dns_egress()],
         ),
         # Kubernetes API, ACME (Let's Encrypt), Route53 and STS (IRSA) are all HTTPS.
         _policy(
@@ -101,8 +80,56 @@ def cert_manager_policies(k8s: KubernetesConfig) -> list[Manifest]:
     ]
 
 
+def _from_monitoring(k8s: KubernetesConfig, port: int) -> dict[str, Any]:
+    return {
+        "from": [{"namespaceSelector": {"matchLabels": {_NAME_LABEL: k8s.monitoring_namespace}}}],
+        "ports": [{"protocol": "TCP", "port": port}],
+    }
+
+
+def _dns_egress() -> dict[str, Any]:
+    return {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {_NAME_LABEL: "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+
+
+def privateca_issuer_policies(k8s: KubernetesConfig) -> list[Manifest]:
+    """Deny all in aws-privateca-issuer's namespace, then what the issuer needs: DNS, HTTPS
+    out (Kubernetes API, ACM Private CA, STS for IRSA) and its metrics port from Prometheus.
+    Nothing calls into it otherwise: it watches CertificateRequests through the API."""
+    if k8s.private_ca_arn is None:
+        return []
+    ns = k8s.private_ca_issuer_namespace
+    return [
+        _policy("default-deny", ns, podSelector={}, policyTypes=["Ingress", "Egress"]),
+        _policy(
+            "allow-metrics-from-monitoring",
+            ns,
+            podSelector={"matchLabels": dict(privateca_issuer.SELECTOR_LABELS)},
+            policyTypes=["Ingress"],
+            ingress=[_from_monitoring(k8s, privateca_issuer.METRICS_PORT)],
+        ),
+        _policy(
+            "allow-dns-egress", ns, podSelector={}, policyTypes=["Egress"], egress=[_dns_egress()]
+        ),
+        _policy(
+            "allow-https-egress",
+            ns,
+            podSelector={},
+            policyTypes=["Egress"],
+            egress=[{"ports": [{"protocol": "TCP", "port": HTTPS_PORT}]}],
+        ),
+    ]
+
+
 def all_policies(k8s: KubernetesConfig) -> list[Manifest]:
-    policies = cert_manager_policies(k8s)
+    policies = cert_manager_policies(k8s) + privateca_issuer_policies(k8s)
     for namespace in k8s.namespaces:
         policies.extend(workload_policies(namespace))
     return policies
