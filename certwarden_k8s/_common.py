@@ -25,3 +25,21 @@ def manifest(
         metadata["namespace"] = namespace
     metadata["labels"] = {**MANAGED_BY, **dict(labels or {})}
     return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **body}
+
+
+def restricted_namespace(name: str) -> Manifest:
+    """A namespace for a controller installed by CertWarden: every pod meets the "restricted"
+    Pod Security Standard (enforced, audited, warned), and no Istio sidecar is injected (its
+    init container needs NET_ADMIN, which "restricted" forbids, and the API server calls the
+    webhooks directly, outside the mesh)."""
+    return manifest(
+        "v1",
+        "Namespace",
+        name,
+        labels={
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "istio-injection": "disabled",
+        },
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from cdk_app.config import KubernetesConfig
 
-from ._common import Manifest, manifest
+from ._common import Manifest, manifest, restricted_namespace
 
 NAMESPACE = "cert-manager"
 RELEASE_NAME = "cert-manager"
@@ -74,19 +74,7 @@ def helm_values(k8s: KubernetesConfig) -> dict[str, Any]:
 
 
 def install(k8s: KubernetesConfig) -> list[Manifest]:
-    namespace = manifest(
-        "v1",
-        "Namespace",
-        NAMESPACE,
-        labels={
-            # Every cert-manager pod meets the "restricted" Pod Security Standard.
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/audit": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-            # The API server calls the webhook directly, outside the mesh.
-            "istio-injection": "disabled",
-        },
-    )
+    namespace = restricted_namespace(NAMESPACE)
     repository = manifest(
         "source.toolkit.fluxcd.io/v1",
         "HelmRepository",

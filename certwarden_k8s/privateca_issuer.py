@@ -9,7 +9,7 @@ from typing import Any
 from cdk_app.config import KubernetesConfig
 
 from . import cert_manager
-from ._common import Manifest, manifest
+from ._common import Manifest, manifest, restricted_namespace
 
 RELEASE_NAME = "aws-privateca-issuer"
 #: The chart's name in its repository index (the source folder is ``charts/aws-pca-issuer``).
@@ -74,18 +74,7 @@ def install(k8s: KubernetesConfig) -> list[Manifest]:
     if k8s.private_ca_arn is None:
         return []
     namespace = k8s.private_ca_issuer_namespace
-    namespace_object = manifest(
-        "v1",
-        "Namespace",
-        namespace,
-        labels={
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/audit": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-            # The sidecar's init container needs NET_ADMIN, which "restricted" forbids.
-            "istio-injection": "disabled",
-        },
-    )
+    namespace_object = restricted_namespace(namespace)
     repository = manifest(
         "source.toolkit.fluxcd.io/v1",
         "HelmRepository",
