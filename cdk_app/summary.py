@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     summary = summarize(outdir)
     print(render(summary))
+    evidence = Path(outdir) / "evidence"
+    if evidence.is_dir():
+        files = sorted(p.name for p in evidence.iterdir())
+        print(f"  evidence for auditors in {evidence}/: {', '.join(files)}")
     return 1 if sum(summary.findings.values()) else 0
 
 

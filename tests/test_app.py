@@ -207,7 +207,9 @@ def test_kubernetes_roles_are_named_as_the_manifests_expect(synthesized_assembly
     assert any(key.startswith("IssuingCaArn") for key in outputs)
 
 
-def test_main_command_writes_evidence_next_to_the_templates(tmp_path: Path) -> None:
+def test_main_command_writes_evidence_next_to_the_templates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     result = _run_app(out, {"env": "staging"})
     assert result.returncode == 0, result.stderr
@@ -217,6 +219,8 @@ def test_main_command_writes_evidence_next_to_the_templates(tmp_path: Path) -> N
     assert (evidence / "staging-controls-matrix.md").read_text().strip()
     assert (evidence / "certificate-policy.md").read_text().startswith("# Certificate")
     assert not (evidence / "production-controls-matrix.json").exists()
+    assert summary_main([str(out)]) == 0
+    assert f"evidence for auditors in {evidence}/: certificate-policy.md" in capsys.readouterr().out
 
 
 def test_synth_needs_no_context_lookup(synthesized_assembly: Path) -> None:
