@@ -18,10 +18,13 @@ Every server listens on 127.0.0.1 only and is stopped by the fixtures.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -268,33 +271,28 @@ class PythonTlsServer(_Listener):
                 tls.recv(1)
 
 
-class TlsliteServer(_Listener):
-    """tlslite-ng server: SSL 3.0, RC4, 3DES - suites the system OpenSSL 3 was built without."""
+class TlsliteListener(_Listener):
+    """tlslite-ng server loop, run by :class:`TlsliteServer` in a process of its own."""
 
     def __init__(
         self,
-        leaf: Issued,
-        chain: Sequence[Issued],
+        chain_pem: str,
+        key_pem: str,
         *,
         cipher_names: Sequence[str],
         min_version: tuple[int, int],
         max_version: tuple[int, int],
-        key_exchange: Sequence[str] = ("rsa", "ecdhe_rsa"),
+        key_exchange: Sequence[str],
     ) -> None:
         from tlslite import (  # type: ignore[import-untyped]
-            X509,
             HandshakeSettings,
             X509CertChain,
             parsePEMKey,
         )
 
-        certs = []
-        for issued in (leaf, *chain):
-            cert = X509()
-            cert.parse(issued.pem.decode())
-            certs.append(cert)
-        self.chain = X509CertChain(certs)
-        self.key = parsePEMKey(leaf.key_pem.decode(), private=True)
+        self.chain = X509CertChain()
+        self.chain.parsePemList(chain_pem)
+        self.key = parsePEMKey(key_pem, private=True)
         settings = HandshakeSettings()
         settings.cipherNames = list(cipher_names)
         settings.minVersion = min_version
@@ -311,6 +309,69 @@ class TlsliteServer(_Listener):
             certChain=self.chain, privateKey=self.key, settings=self.settings
         )
         connection.close()
+
+
+class TlsliteServer:
+    """tlslite-ng server: SSL 3.0, RC4, 3DES - suites the system OpenSSL 3 was built without.
+
+    Pure-Python TLS is slow; in the test process it would compete for the interpreter lock
+    with the scanner's own threads (and be traced by coverage), so a handshake could take
+    longer than the lab's timeout and read as a stall. It runs in a child process instead
+    (``tests/scanner/tlslite_process.py``), which prints its port and serves until stopped.
+    """
+
+    def __init__(
+        self,
+        leaf: Issued,
+        chain: Sequence[Issued],
+        *,
+        cipher_names: Sequence[str],
+        min_version: tuple[int, int],
+        max_version: tuple[int, int],
+        key_exchange: Sequence[str] = ("rsa", "ecdhe_rsa"),
+    ) -> None:
+        request = {
+            "chain_pem": b"".join(issued.pem for issued in (leaf, *chain)).decode(),
+            "key_pem": leaf.key_pem.decode(),
+            "cipher_names": list(cipher_names),
+            "min_version": list(min_version),
+            "max_version": list(max_version),
+            "key_exchange": list(key_exchange),
+        }
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("COV_CORE_", "COVERAGE_"))  # not a traced subprocess
+        }
+        repo_root = str(Path(__file__).resolve().parents[2])
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [repo_root, *filter(None, [environment.get("PYTHONPATH")])]
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.scanner.tlslite_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=repo_root,
+            env=environment,
+            text=True,
+        )
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"tlslite lab server did not start: {line!r}")
+        self.port = int(line)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 #: The first bytes of a TLS 1.2 handshake record holding a ServerHello - and nothing more.
