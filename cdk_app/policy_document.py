@@ -122,10 +122,11 @@ This policy governs every X.509 certificate that protects electronic protected h
 information (ePHI) in transit for the organisation: public certificates on internet-facing
 endpoints, private certificates for internal services and mutual TLS, and the certificate
 authorities that issue them. It implements the HIPAA Security Rule safeguards for transmission
-security (§164.312(e)(1)), encryption in transit (§164.312(e)(2)(ii)), integrity
-(§164.312(c)(1)), audit controls (§164.312(b)) and information system activity review
-(§164.308(a)(1)(ii)(D)). The per-environment controls matrix (`cdk.out/evidence/`) shows the
-resources and checks that implement each one.
+security (§164.312(e)(1)), encryption in transit (§164.312(e)(2)(ii)), encryption of stored
+records (§164.312(a)(2)(iv)), integrity (§164.312(c)(1)), audit controls (§164.312(b)),
+information system activity review (§164.308(a)(1)(ii)(D)) and contingency planning
+(§164.308(a)(7): replicated, retained audit evidence). The per-environment controls matrix
+(`cdk.out/evidence/`) shows the resources and checks that implement each one.
 
 ## 2. Minimum requirements
 

@@ -175,12 +175,37 @@ def test_write_evidence_writes_markdown_json_and_policy(assembly: Path) -> None:
     data = json.loads((folder / "fixture-controls-matrix.json").read_text())
     assert data["environment"] == "fixture"
     markdown = (folder / "fixture-controls-matrix.md").read_text()
-    assert "## §164.312(e)(2)(ii) Encryption (in transit)" in markdown
+    assert "## §164.312(e)(2)(ii) Encryption (transmission security" in markdown
     assert ACK_REASON in markdown
     assert "`CertWarden-ACM1`" in markdown
     assert (
         (folder / "certificate-policy.md").read_text().startswith("# Certificate management policy")
     )
+
+
+def test_an_earlier_synths_evidence_does_not_survive(assembly: Path) -> None:
+    """`cdk synth -c env=production` after a synth of every environment must not leave the
+    other environment's matrix beside the new one, looking current."""
+    folder = assembly / "evidence"
+    folder.mkdir(exist_ok=True)
+    (folder / "retired-controls-matrix.md").write_text("from an earlier synth")
+    assert evidence.main([str(assembly)]) == 0
+    assert not (folder / "retired-controls-matrix.md").exists()
+    assert (folder / "fixture-controls-matrix.md").exists()
+
+
+def test_summary_counts_each_resource_once(assembly: Path) -> None:
+    assert evidence.main([str(assembly)]) == 0
+    data = json.loads((assembly / "evidence" / "fixture-controls-matrix.json").read_text())
+    markdown = (assembly / "evidence" / "fixture-controls-matrix.md").read_text()
+    for safeguard in data["safeguards"]:
+        distinct = {(r["stack"], r["logical_id"]) for r in safeguard["resources"]}
+        row = next(
+            line
+            for line in markdown.splitlines()
+            if line.startswith(f"| §{safeguard['control']} {safeguard['title']} |")
+        )
+        assert row.split("|")[2].strip() == str(len(distinct)), row
 
 
 def test_main_without_assembly_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
