@@ -27,11 +27,11 @@ from constructs import Construct
 
 from certwarden_cdk._cfn_lint import ignore_cfn_lint_rule
 from certwarden_cdk._function_parts import dead_letter_queue, function_log_group
-from certwarden_cdk.compliance import acknowledge
+from certwarden_cdk.compliance import acknowledge, nag_arn
 from certwarden_cdk.encryption_keys import allow_alarm_and_event_delivery
 from certwarden_cdk.function_network import (
-    LAMBDA_VPC_ACCESS_REASON,
     FunctionNetwork,
+    acknowledge_vpc_access_wildcards,
     cfn_resource,
     lambda_vpc_access_statements,
     selected_subnets,
@@ -177,14 +177,7 @@ class CertificateWatchFunction(Construct):
             "nor do ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda's VPC "
             "attachment needs (the read actions of AWSLambdaVPCAccessExecutionRole).",
         )
-        for statement in vpc_statements:
-            for resource in statement.resources:
-                if resource != "*" and "*" in resource:
-                    acknowledge(
-                        cfn_resource(self.managed_policy),
-                        f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, resource)}]",
-                        LAMBDA_VPC_ACCESS_REASON,
-                    )
+        acknowledge_vpc_access_wildcards(cfn_resource(self.managed_policy), vpc_statements)
         account = "<AWS::AccountId>" if _unresolved(stack.account) else stack.account
         for region in region_list:
             acknowledge(
@@ -197,7 +190,7 @@ class CertificateWatchFunction(Construct):
             )
         acknowledge(
             cfn_resource(self.managed_policy),
-            f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, reports_bucket.bucket_arn)}/reports/*]",
+            f"AwsSolutions-IAM5[Resource::{nag_arn(stack, reports_bucket.bucket_arn)}/reports/*]",
             "Each run writes its reports under reports/<date>/<run id>/, names known only at "
             "run time; limited to the reports/ prefix of the reports bucket.",
         )
@@ -436,25 +429,6 @@ class CertificateWatchFunction(Construct):
                 resources=[self.dead_letter_queue.queue_arn],
             ),
         ]
-
-
-def _nag_arn(stack: cdk.Stack, arn: str) -> str:
-    """How cdk-nag writes ``arn`` in granular finding ids (``<AWS::Partition>``, ``<Id.Arn>``)."""
-    return _nag_text(stack.resolve(arn))
-
-
-def _nag_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        logical_id, attribute = value["Fn::GetAtt"]
-        return f"<{logical_id}.{attribute}>"
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_nag_text(part) for part in parts)
-    return str(value)
 
 
 def _validate(

@@ -21,7 +21,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from certwarden_cdk._storage import log_retention_at_least
-from certwarden_cdk.compliance import acknowledge
+from certwarden_cdk.compliance import acknowledge, nag_arn
 from certwarden_cdk.encryption_keys import allow_cloudwatch_logs
 from certwarden_runtime.policy import DEFAULT_POLICY, CompliancePolicy
 
@@ -417,6 +417,22 @@ LAMBDA_VPC_ACCESS_REASON = (
     "account may be another (RAM-shared) one; create is limited to the function's subnets "
     "and security groups, delete to this account's interfaces in this region."
 )
+
+
+def acknowledge_vpc_access_wildcards(
+    policy_resource: IConstruct, statements: Sequence[iam.PolicyStatement]
+) -> None:
+    """Acknowledge, on the policy holding :func:`lambda_vpc_access_statements`, each scoped
+    resource of theirs that still has a wildcard (one granular IAM5 finding each)."""
+    stack = cdk.Stack.of(policy_resource)
+    for statement in statements:
+        for resource in statement.resources:
+            if resource != "*" and "*" in resource:
+                acknowledge(
+                    policy_resource,
+                    f"AwsSolutions-IAM5[Resource::{nag_arn(stack, resource)}]",
+                    LAMBDA_VPC_ACCESS_REASON,
+                )
 
 
 def cfn_resource(construct: IConstruct) -> IConstruct:

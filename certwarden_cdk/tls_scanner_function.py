@@ -38,9 +38,9 @@ from constructs import Construct
 from certwarden_cdk._cfn_lint import ignore_cfn_lint_rule
 from certwarden_cdk._checkov import skip_checkov_check
 from certwarden_cdk._function_parts import dead_letter_queue, function_log_group
-from certwarden_cdk.compliance import acknowledge
+from certwarden_cdk.compliance import acknowledge, nag_arn
 from certwarden_cdk.function_network import (
-    LAMBDA_VPC_ACCESS_REASON,
+    acknowledge_vpc_access_wildcards,
     cfn_resource,
     lambda_vpc_access_statements,
     selected_subnets,
@@ -347,7 +347,7 @@ class TlsScannerFunction(Construct):
         policy_resource = cfn_resource(self.managed_policy)
         acknowledge(
             policy_resource,
-            f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, reports_objects)}]",
+            f"AwsSolutions-IAM5[Resource::{nag_arn(stack, reports_objects)}]",
             "Each run writes two reports whose keys carry the run date and time; limited to "
             f"the {prefix}/{environment_name}/ prefix of the reports bucket.",
         )
@@ -358,14 +358,7 @@ class TlsScannerFunction(Construct):
                 "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which Lambda's VPC "
                 "attachment needs, support no resource-level permissions.",
             )
-        for statement in vpc_statements:
-            for resource in statement.resources:
-                if resource != "*" and "*" in resource:
-                    acknowledge(
-                        policy_resource,
-                        f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, resource)}]",
-                        LAMBDA_VPC_ACCESS_REASON,
-                    )
+        acknowledge_vpc_access_wildcards(policy_resource, vpc_statements)
 
         # -- function ------------------------------------------------------------------------
         environment = {
@@ -439,25 +432,6 @@ class TlsScannerFunction(Construct):
                 )
             ],
         )
-
-
-def _nag_arn(stack: cdk.Stack, arn: str) -> str:
-    """How cdk-nag writes ``arn`` in granular finding ids (``<AWS::Partition>``, ``<Id.Arn>``)."""
-    return _nag_text(stack.resolve(arn))
-
-
-def _nag_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        logical_id, attribute = value["Fn::GetAtt"]
-        return f"<{logical_id}.{attribute}>"
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_nag_text(part) for part in parts)
-    return str(value)
 
 
 def _validate(

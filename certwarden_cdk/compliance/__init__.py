@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks
@@ -52,3 +53,23 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     if len(reason.strip()) < 20:
         raise ValueError(f"acknowledgement of {rule_id} needs a specific reason, got {reason!r}")
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+
+
+def nag_arn(stack: cdk.Stack, arn: str) -> str:
+    """How cdk-nag writes ``arn`` in granular finding ids (``<AWS::Partition>``, ``<Id.Arn>``),
+    for acknowledgements such as ``AwsSolutions-IAM5[Resource::<Bucket.Arn>/*]``."""
+    return _nag_text(stack.resolve(arn))
+
+
+def _nag_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return f"<{logical_id}.{attribute}>"
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_nag_text(part) for part in parts)
+    return str(value)
